@@ -1,0 +1,70 @@
+"""Where the queue lives: `--db`, then `REVIEWER_DB`, then `reviewer.toml`, then the user data dir."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ReviewerError
+
+if TYPE_CHECKING:
+    from .queue import ReviewQueue
+
+APP = "reviewer"
+
+
+def data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP, appauthor=False))
+
+
+def config_paths() -> list[Path]:
+    from platformdirs import user_config_dir
+
+    return [Path.cwd() / "reviewer.toml", Path(user_config_dir(APP, appauthor=False)) / "reviewer.toml"]
+
+
+def load_config() -> dict[str, Any]:
+    """The first `reviewer.toml` found (working directory, then user config dir), or {}."""
+    for path in config_paths():
+        if path.is_file():
+            try:
+                return tomllib.loads(path.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+                raise ReviewerError(f"{path}: not valid TOML: {e}", hint="fix or remove the file") from e
+    return {}
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{data_dir() / 'queue.db'}"
+
+
+def resolve_db_url(explicit: str | None = None) -> str:
+    """The database URL to use. A bare path is taken as a SQLite file."""
+    url = explicit or os.environ.get("REVIEWER_DB") or load_config().get("db") or default_db_url()
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    return url
+
+
+def reviewer_name() -> str:
+    """Who is reviewing: REVIEWER_NAME, the config's `reviewer`, or the login name."""
+    import getpass
+
+    name = os.environ.get("REVIEWER_NAME") or load_config().get("reviewer")
+    if not name:
+        try:
+            name = getpass.getuser()
+        except Exception:  # no login name in some containers
+            name = "reviewer"
+    return name
+
+
+def open_queue(db: str | None = None) -> ReviewQueue:
+    """Open the configured local queue (imports the ORM on first use)."""
+    from storage import SqlQueue
+
+    return SqlQueue.open(resolve_db_url(db))

@@ -1,0 +1,48 @@
+"""The exceptions `reviewer` raises. Every one carries a message a user can act on.
+
+ReviewerError
+ +-- Invalid           the request itself is malformed (bad decision shape, bad filter)
+ +-- NotFound          no item (or decision) with that id
+ +-- Conflict          the request contradicts the stored state
+ |    +-- LeaseError   no valid lease, or another reviewer holds the item
+ |    +-- AlreadyDecided / Expired
+ +-- StorageError      the database is unreachable, locked, corrupt or too old
+"""
+
+from __future__ import annotations
+
+
+class ReviewerError(Exception):
+    """Base class. `hint` says what to do about it."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class Invalid(ReviewerError):
+    pass
+
+
+class NotFound(ReviewerError):
+    pass
+
+
+class Conflict(ReviewerError):
+    pass
+
+
+class LeaseError(Conflict):
+    pass
+
+
+class AlreadyDecided(Conflict):
+    pass
+
+
+class Expired(Conflict):
+    pass
+
+
+class StorageError(ReviewerError):
+    pass

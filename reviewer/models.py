@@ -1,0 +1,300 @@
+"""The wire format (DESIGN sections 2 and 3): items, flags, decisions, leases.
+
+Pure pydantic, no SQLAlchemy: the SDK, the CLI, the TUI, the HTTP API and the exporters all
+speak these models. Every string in an item is untrusted data and is kept byte-for-byte.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+Kind = Literal["output", "action"]
+Risk = Literal["low", "medium", "high", "critical"]
+Verdict = Literal["approve", "reject", "correct"]
+Status = Literal["pending", "claimed", "decided", "expired"]
+STATUSES: tuple[str, ...] = ("pending", "claimed", "decided", "expired")
+RISKS: tuple[str, ...] = ("low", "medium", "high", "critical")
+
+_LABEL = re.compile(r"^[^\x00-\x1f\x7f]+$")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A fresh random identifier."""
+    return uuid.uuid4().hex
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+def _check_label(value: str, what: str) -> str:
+    if not value or not _LABEL.match(value):
+        raise ValueError(f"{what} must be a non-empty string without control characters")
+    return value
+
+
+class Flag(_Model):
+    """Why an item is in the queue: a dotted reason such as `judge.faithfulness`."""
+
+    reason: str
+    score: float | None = None
+    detail: str | None = None
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        return _check_label(v, "a flag reason")
+
+
+class Message(BaseModel):
+    """One chat message. Extra provider keys are kept."""
+
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | None = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+
+
+class Input(_Model):
+    """What the model was given: chat `messages`, or plain `text`."""
+
+    messages: list[Message] = Field(default_factory=list)
+    text: str | None = None
+
+
+class Document(BaseModel):
+    """A retrieved document the model had as context."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    title: str | None = None
+    text: str
+
+
+class Context(_Model):
+    documents: list[Document] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Source(BaseModel):
+    """Where the item came from. Free extra keys are kept."""
+
+    model_config = ConfigDict(extra="allow")
+    app: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+
+
+class Preview(_Model):
+    """Before/after of what an action would change (for example a file)."""
+
+    path: str | None = None
+    before: str
+    after: str
+
+
+class Action(_Model):
+    """The tool call an agent wants to make."""
+
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    rationale: str | None = None
+    preview: Preview | None = None
+
+    @field_validator("tool")
+    @classmethod
+    def _tool(cls, v: str) -> str:
+        return _check_label(v, "action.tool")
+
+
+class _ItemBase(_Model):
+    id: str | None = None
+    queue: str = "default"
+    priority: int = Field(default=2, ge=0)
+    tags: list[str] = Field(default_factory=list)
+    source: Source = Field(default_factory=Source)
+    flags: list[Flag] = Field(default_factory=list)
+    input: Input = Field(default_factory=Input)
+    context: Context = Field(default_factory=Context)
+    created_at: datetime | None = None
+
+    @field_validator("id", "queue")
+    @classmethod
+    def _names(cls, v: str | None, info: Any) -> str | None:
+        return v if v is None else _check_label(v, info.field_name)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        return [_check_label(t, "a tag") for t in v]
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            v = v.replace(tzinfo=UTC)
+        return v
+
+    def last_user_message(self) -> str:
+        """The last user turn, or the plain input text."""
+        for m in reversed(self.input.messages):
+            if m.role == "user" and m.content:
+                return m.content
+        return self.input.text or ""
+
+
+class OutputItem(_ItemBase):
+    """A flagged LLM output."""
+
+    kind: Literal["output"]
+    output: str
+    reference: str | None = None
+
+
+class ActionItem(_ItemBase):
+    """A pending agent action that needs approval before it runs."""
+
+    kind: Literal["action"]
+    action: Action
+    risk: Risk = "high"
+    timeout_s: float | None = Field(default=None, gt=0)
+    expires_at: datetime | None = None
+    on_timeout: Literal["reject", "approve"] = "reject"
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware_exp(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            v = v.replace(tzinfo=UTC)
+        return v
+
+
+Item = Annotated[OutputItem | ActionItem, Field(discriminator="kind")]
+ITEM_ADAPTER: TypeAdapter[OutputItem | ActionItem] = TypeAdapter(Item)
+
+
+def parse_item(data: str | bytes | dict[str, Any]) -> OutputItem | ActionItem:
+    """Validate one item from JSON text or a dict; raises pydantic.ValidationError."""
+    if isinstance(data, str | bytes):
+        return ITEM_ADAPTER.validate_json(data)
+    return ITEM_ADAPTER.validate_python(data)
+
+
+class DecisionIn(_Model):
+    """What a reviewer (or the system, or a policy) decides about one item."""
+
+    id: str = Field(default_factory=new_id, description="decision id; makes decide idempotent")
+    verdict: Verdict
+    reviewer: str
+    reasons: list[str] = Field(default_factory=list)
+    comment: str | None = None
+    correction: str | None = None
+    arguments: dict[str, Any] | None = None
+    scores: dict[str, float | bool | str] = Field(default_factory=dict)
+    duration_ms: int | None = Field(default=None, ge=0)
+
+    @field_validator("reviewer")
+    @classmethod
+    def _reviewer(cls, v: str) -> str:
+        return _check_label(v, "reviewer")
+
+
+class Decision(DecisionIn):
+    """A stored decision. `verdict` may also be `revert` (an undo of `reverts`)."""
+
+    verdict: Verdict | Literal["revert"]  # type: ignore[assignment]
+    item_id: str
+    seq: int = 0
+    decided_at: datetime
+    reverts: str | None = None
+    origin: str | None = None
+
+
+class Lease(_Model):
+    """A reviewer's claim on one item, valid until `expires_at`."""
+
+    item_id: str
+    token: str
+    reviewer: str
+    expires_at: datetime
+
+
+class FlagSummary(_Model):
+    reason: str
+    score: float | None = None
+
+
+class ItemSummary(_Model):
+    """One row of the queue: what a list shows, without the (possibly huge) content."""
+
+    id: str
+    kind: Kind
+    queue: str
+    priority: int
+    status: Status
+    risk: Risk | None = None
+    tool: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    flags: list[FlagSummary] = Field(default_factory=list)
+    snippet: str = ""
+    created_at: datetime
+    enqueued_at: datetime
+    expires_at: datetime | None = None
+    claimed_by: str | None = None
+    lease_expires_at: datetime | None = None
+    verdict: str | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    approvals: int = 0
+
+
+class QueueItem(ItemSummary):
+    """A full item: its summary plus the submitted content and its decisions."""
+
+    item: OutputItem | ActionItem = Field(discriminator="kind")
+    decisions: list[Decision] = Field(default_factory=list)
+
+
+class EnqueueResult(_Model):
+    id: str
+    outcome: Literal["inserted", "unchanged", "conflict"]
+    detail: str | None = None
+
+
+class AuditEntry(_Model):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    item_id: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    origin: str | None = None
+
+
+class ItemFilter(_Model):
+    """Filters for listing. Every field narrows; None means any."""
+
+    queue: str | None = None
+    kind: Kind | None = None
+    status: list[Status] | None = None
+    risk: Risk | None = None
+    tag: str | None = None
+    flag: str | None = Field(default=None, description="flag reason, or a prefix ending in '.'")
+    since: datetime | None = None
+    until: datetime | None = None
+    ids: list[str] | None = None

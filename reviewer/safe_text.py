@@ -1,0 +1,52 @@
+"""Make untrusted item text inert for a terminal. Every view (CLI and TUI) goes through here.
+
+Markup is handled by never parsing it (`Text(...)`, `markup=False`); this module handles what
+reaches the terminal even then: C0/C1 control characters (ESC starts colour codes, OSC 0 sets
+the window title, OSC 52 writes the clipboard), DEL, and bidi overrides that reorder what the
+reviewer sees. They are shown as visible escapes such as `\\x1b` or `\\u202e`.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 except tab/newline, DEL, C1, bidi embeddings/overrides/isolates, and line/para separators.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]")
+_UNSAFE_LINE = re.compile(_UNSAFE.pattern[:-1] + r"\t\n]")
+DISPLAY_LIMIT = 20_000
+
+
+def _escape(m: re.Match[str]) -> str:
+    ch = m.group()
+    code = ord(ch)
+    if ch == "\n":
+        return "⏎ "
+    if ch == "\t":
+        return " "
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(text: str | None, *, limit: int | None = DISPLAY_LIMIT) -> str:
+    """`text` with control and bidi characters escaped; newlines and tabs kept.
+
+    Cut at `limit` characters with a note of how much is hidden (storage keeps it all).
+    """
+    if not text:
+        return ""
+    hidden = 0
+    if limit is not None and len(text) > limit:
+        hidden = len(text) - limit
+        text = text[:limit]
+    out = _UNSAFE.sub(_escape, text)
+    if hidden:
+        out += f"\n… {hidden:,} more characters hidden"
+    return out
+
+
+def safe_line(text: str | None, limit: int = 200) -> str:
+    """One line: control characters escaped, newlines and tabs shown as spaces, cut at `limit`."""
+    if not text:
+        return ""
+    text = text[: limit * 4]
+    out = _UNSAFE_LINE.sub(_escape, text)
+    return out if len(out) <= limit else out[: limit - 1] + "…"

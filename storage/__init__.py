@@ -1,0 +1,5 @@
+"""Persistence: SQLModel tables, engines, migrations and `SqlQueue`."""
+
+from .sql_queue import SqlQueue
+
+__all__ = ["SqlQueue"]

@@ -1,0 +1,71 @@
+"""Engines: SQLite (WAL, busy timeout, foreign keys, `BEGIN IMMEDIATE` for writes) and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from reviewer.errors import StorageError
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`. SQLite files get their directory created; bad URLs get a clear error."""
+    try:
+        parsed = make_url(url)
+    except Exception as e:  # sqlalchemy.exc.ArgumentError
+        raise StorageError(
+            f"not a database URL: {url!r}",
+            hint="use sqlite:///path/to/queue.db or postgresql+psycopg://user@host/db",
+        ) from e
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, parsed.database)
+    if backend in ("postgresql", "postgres"):
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        except ModuleNotFoundError as e:
+            raise StorageError(
+                "PostgreSQL support is not installed", hint="pip install 'reviewer[postgres]'"
+            ) from e
+    raise StorageError(f"unsupported database {backend!r}", hint="use sqlite or postgresql")
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    if not database or database == ":memory:":
+        raise StorageError(
+            "an in-memory SQLite queue cannot be shared", hint="give a file: sqlite:///queue.db"
+        )
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"isolation_level": None, "check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:  # type: ignore[no-untyped-def]
+        # pysqlite in autocommit mode emits no BEGIN: we choose. A deferred transaction that
+        # reads then writes gets SQLITE_BUSY at once under contention; writers take the lock first.
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

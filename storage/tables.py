@@ -1,0 +1,103 @@
+"""SQLModel tables. Times are stored as naive UTC; `storage.convert` makes them aware again.
+
+`tags` and `flag_reasons` are stored newline-delimited with a leading and trailing newline
+(`"\\neu\\nnumbers\\n"`), so one `LIKE '%\\ntag\\n%'` filters them on SQLite and PostgreSQL
+alike without a join table on the bulk-ingest path. Labels cannot contain control characters
+(the wire models refuse them), so the delimiter is unambiguous.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, Text
+from sqlmodel import Field, SQLModel
+
+# BIGINT on PostgreSQL, but INTEGER PRIMARY KEY (the rowid) on SQLite.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ItemRow(SQLModel, table=True):
+    __tablename__ = "items"
+    __table_args__ = (
+        Index("ix_items_order", "status", "priority", "created_at", "seq"),
+        Index("ix_items_queue", "queue", "status"),
+        Index("ix_items_expires", "expires_at"),
+    )
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    id: str = Field(sa_column=Column(Text, unique=True, nullable=False))
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    queue: str = Field(sa_column=Column(Text, nullable=False))
+    priority: int = Field(default=2, nullable=False)
+    status: str = Field(default="pending", sa_column=Column(Text, nullable=False))
+    risk: str | None = Field(default=None, sa_column=Column(Text))
+    tool: str | None = Field(default=None, sa_column=Column(Text))
+    tags: str = Field(default="\n", sa_column=Column(Text, nullable=False))
+    flag_reasons: str = Field(default="\n", sa_column=Column(Text, nullable=False))
+    flags: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    snippet: str = Field(default="", sa_column=Column(Text, nullable=False))
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    enqueued_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
+    on_timeout: str | None = Field(default=None, sa_column=Column(Text))
+    claimed_by: str | None = Field(default=None, sa_column=Column(Text))
+    lease_token: str | None = Field(default=None, sa_column=Column(Text))
+    lease_expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
+    verdict: str | None = Field(default=None, sa_column=Column(Text))
+    decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
+    decided_by: str | None = Field(default=None, sa_column=Column(Text))
+    approvals: int = Field(default=0, nullable=False)
+    updated_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class DecisionRow(SQLModel, table=True):
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_item", "item_id", "seq"),)
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    id: str = Field(sa_column=Column(Text, unique=True, nullable=False))
+    item_id: str = Field(sa_column=Column(Text, ForeignKey("items.id"), nullable=False))
+    verdict: str = Field(sa_column=Column(Text, nullable=False))
+    reviewer: str = Field(sa_column=Column(Text, nullable=False))
+    reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    correction: str | None = Field(default=None, sa_column=Column(Text))
+    arguments: str | None = Field(default=None, sa_column=Column(Text))
+    scores: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    duration_ms: int | None = None
+    decided_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    reverts: str | None = Field(default=None, sa_column=Column(Text))
+    origin: str | None = Field(default=None, sa_column=Column(Text))
+    content_hash: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AuditRow(SQLModel, table=True):
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_item", "item_id", "seq"),)
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    item_id: str | None = Field(default=None, sa_column=Column(Text))
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    origin: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class CursorRow(SQLModel, table=True):
+    """Named export cursors: the last decision seq an exporter has written."""
+
+    __tablename__ = "cursors"
+    name: str = Field(sa_column=Column(Text, primary_key=True))
+    position: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+items = ItemRow.__table__
+decisions = DecisionRow.__table__
+audit = AuditRow.__table__
+cursors = CursorRow.__table__
