@@ -131,7 +131,7 @@ def ingest(c: Ctx, file: Any, batch: int, as_json: bool) -> None:
         click.echo(json.dumps(report.as_dict()))
     else:
         for err in [*report.invalid, *report.conflicts]:
-            click.echo(f"{file.name}: {err}", err=True)
+            click.echo(f"{getattr(file, 'name', '<stdin>')}: {err}", err=True)
         click.echo(f"inserted {report.inserted}, unchanged {report.unchanged}, "
                    f"conflicts {len(report.conflicts)}, invalid {len(report.invalid)}")
     if not report.ok:

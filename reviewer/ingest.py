@@ -54,7 +54,7 @@ def describe(e: ValidationError) -> str:
         if loc and loc[0] in ("output", "action") and err["type"] != "union_tag_invalid":
             loc = loc[1:]  # drop the discriminator tag pydantic puts first
         where = ".".join(loc) or "item"
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "missing":
             msg = "required field is missing"
         elif err["type"] == "union_tag_invalid":

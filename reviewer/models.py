@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 Kind = Literal["output", "action"]
 Risk = Literal["low", "medium", "high", "critical"]
@@ -37,23 +37,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
-def _check_label(value: str, what: str) -> str:
-    if not value or not _LABEL.match(value):
-        raise ValueError(f"{what} must be a non-empty string without control characters")
+def _check_label(value: str) -> str:
+    if not _LABEL.match(value):
+        raise ValueError("must be a non-empty string without control characters")
     return value
+
+
+Label = Annotated[str, AfterValidator(_check_label)]
+"""A name (id, queue, tag, reason, tool, reviewer): non-empty, no control characters."""
 
 
 class Flag(_Model):
     """Why an item is in the queue: a dotted reason such as `judge.faithfulness`."""
 
-    reason: str
+    reason: Label
     score: float | None = None
     detail: str | None = None
-
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, v: str) -> str:
-        return _check_label(v, "a flag reason")
 
 
 class Message(BaseModel):
@@ -111,37 +110,22 @@ class Preview(_Model):
 class Action(_Model):
     """The tool call an agent wants to make."""
 
-    tool: str
+    tool: Label
     arguments: dict[str, Any] = Field(default_factory=dict)
     rationale: str | None = None
     preview: Preview | None = None
 
-    @field_validator("tool")
-    @classmethod
-    def _tool(cls, v: str) -> str:
-        return _check_label(v, "action.tool")
-
 
 class _ItemBase(_Model):
-    id: str | None = None
-    queue: str = "default"
+    id: Label | None = None
+    queue: Label = "default"
     priority: int = Field(default=2, ge=0)
-    tags: list[str] = Field(default_factory=list)
+    tags: list[Label] = Field(default_factory=list)
     source: Source = Field(default_factory=Source)
     flags: list[Flag] = Field(default_factory=list)
     input: Input = Field(default_factory=Input)
     context: Context = Field(default_factory=Context)
     created_at: datetime | None = None
-
-    @field_validator("id", "queue")
-    @classmethod
-    def _names(cls, v: str | None, info: Any) -> str | None:
-        return v if v is None else _check_label(v, info.field_name)
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, v: list[str]) -> list[str]:
-        return [_check_label(t, "a tag") for t in v]
 
     @field_validator("created_at")
     @classmethod
@@ -200,18 +184,13 @@ class DecisionIn(_Model):
 
     id: str = Field(default_factory=new_id, description="decision id; makes decide idempotent")
     verdict: Verdict
-    reviewer: str
-    reasons: list[str] = Field(default_factory=list)
+    reviewer: Label
+    reasons: list[Label] = Field(default_factory=list)
     comment: str | None = None
     correction: str | None = None
     arguments: dict[str, Any] | None = None
     scores: dict[str, float | bool | str] = Field(default_factory=dict)
     duration_ms: int | None = Field(default=None, ge=0)
-
-    @field_validator("reviewer")
-    @classmethod
-    def _reviewer(cls, v: str) -> str:
-        return _check_label(v, "reviewer")
 
 
 class Decision(DecisionIn):

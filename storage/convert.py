@@ -63,7 +63,7 @@ def undelimited(text: str) -> list[str]:
 
 
 def _one_line(text: str, limit: int) -> str:
-    return " ".join(text[: limit * 2].split())[:limit]
+    return " ".join(text[: limit * 2].replace("\x00", " ").split())[:limit]
 
 
 def item_snippet(item: OutputItem | ActionItem) -> str:
@@ -82,7 +82,7 @@ def item_search_text(item: OutputItem | ActionItem) -> str:
         body = f"{item.action.tool} {args} {item.action.rationale or ''}"
     parts = [body, item.last_user_message()[:500], " ".join(item.tags)]
     parts.extend(f.reason for f in item.flags)
-    return " ".join(" ".join(parts).split())
+    return " ".join(" ".join(parts).replace("\x00", " ").split())
 
 
 def item_row(

@@ -177,7 +177,7 @@ class SqlQueue:
             for i in range(0, len(ids), BATCH):
                 chunk = ids[i : i + BATCH]
                 q = select(items.c.id, items.c.content_hash).where(items.c.id.in_(chunk))
-                existing.update(conn.execute(q).tuples().all())
+                existing.update(conn.execute(q).all())
             rows: list[dict[str, Any]] = []
             seen: dict[str, str] = {}
             for item_id, payload, it in prepared:
@@ -257,7 +257,7 @@ class SqlQueue:
         with self._read() as conn:
             out = {s: 0 for s in ("pending", "claimed", "decided", "expired")}
             q = select(items.c.status, func.count()).group_by(items.c.status)
-            out.update(dict(conn.execute(q).tuples().all()))
+            out.update(dict(conn.execute(q).all()))
             out["decided_today"] = conn.execute(
                 select(func.count())
                 .select_from(decisions)
@@ -269,7 +269,7 @@ class SqlQueue:
     def search_texts(self, flt: ItemFilter | None = None) -> list[tuple[str, str]]:
         with self._read() as conn:
             q = select(items.c.id, items.c.search_text).where(*_where(flt)).order_by(*ORDERS["priority"])
-            return list(conn.execute(q).tuples().all())
+            return list(conn.execute(q).all())
 
     def decisions_since(self, cursor: int = 0, *, limit: int = 1000) -> list[Decision]:
         with self._read() as conn:

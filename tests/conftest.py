@@ -1,0 +1,80 @@
+"""Shared fixtures: a fresh queue on SQLite and (when reachable, always in CI) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storage import SqlQueue
+
+PG_BASE = os.environ.get("REVIEWER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=2):
+            return True
+    except Exception:
+        return False
+
+
+PG_OK = _pg_available()
+
+
+def require_pg() -> None:
+    if not PG_OK:
+        if IN_CI:
+            pytest.fail("PostgreSQL must be reachable on 127.0.0.1:5432 in CI")
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'queue.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    require_pg()
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'queue.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def queue(db_url: str) -> Iterator[SqlQueue]:
+    q = SqlQueue.open(db_url)
+    yield q
+    q.close()
+
+
+@pytest.fixture
+def squeue(sqlite_url: str) -> Iterator[SqlQueue]:
+    """A SQLite-only queue."""
+    q = SqlQueue.open(sqlite_url)
+    yield q
+    q.close()

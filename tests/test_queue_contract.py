@@ -1,0 +1,317 @@
+"""The ReviewQueue contract, run against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from factories import HOSTILE, action, output
+
+from reviewer.errors import AlreadyDecided, Conflict, Expired, Invalid, LeaseError, NotFound
+from reviewer.models import DecisionIn, ItemFilter
+from reviewer.queue import ReviewQueue
+
+
+def approve(who: str = "alice", **kw) -> DecisionIn:
+    return DecisionIn(verdict="approve", reviewer=who, **kw)
+
+
+def test_is_a_review_queue(queue):
+    assert isinstance(queue, ReviewQueue)
+
+
+def test_enqueue_is_idempotent_by_id_and_reports_conflicts(queue):
+    assert queue.enqueue(output(1)).outcome == "inserted"
+    assert queue.enqueue(output(1)).outcome == "unchanged"
+    r = queue.enqueue(output(1, output="something else"))
+    assert r.outcome == "conflict" and "different content" in r.detail
+    assert queue.get("out-1").item.output == "answer number 1"  # conflict not applied
+    assert queue.count() == 1
+
+
+def test_enqueue_many_mixed_results_in_order(queue):
+    queue.enqueue(output(1))
+    res = queue.enqueue_many([output(1), output(2), output(1, output="x"), output(2)])
+    assert [r.outcome for r in res] == ["unchanged", "inserted", "conflict", "unchanged"]
+    assert queue.count() == 2
+
+
+def test_item_without_id_gets_one(queue):
+    r = queue.enqueue(output(1, id=None))
+    assert r.outcome == "inserted" and len(r.id) == 32
+    assert queue.get(r.id).item.output == "answer number 1"
+
+
+def test_defaults_do_not_make_a_conflict(queue):
+    assert queue.enqueue(output(1)).outcome == "inserted"
+    assert queue.enqueue(output(1, priority=2, tags=[])).outcome == "unchanged"
+
+
+def test_list_sorts_by_priority_then_age(queue):
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    queue.enqueue_many([
+        output("late-urgent", priority=0, created_at=t0 + timedelta(hours=2)),
+        output("old-normal", priority=2, created_at=t0),
+        output("early-urgent", priority=0, created_at=t0 + timedelta(hours=1)),
+    ])
+    assert [s.id for s in queue.list()] == ["out-early-urgent", "out-late-urgent", "out-old-normal"]
+    assert [s.id for s in queue.list(order="age")][0] == "out-old-normal"
+
+
+def test_list_filters(queue):
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    queue.enqueue_many([
+        output(1, queue="a", tags=["eu", "numbers"], created_at=t0),
+        output(2, queue="b", tags=["us"], flags=[{"reason": "guardrail.pii_leak"}],
+               created_at=t0 + timedelta(days=1)),
+        action(3, risk="critical", tags=["eu_x"]),
+    ])
+    ids = lambda **kw: {s.id for s in queue.list(ItemFilter(**kw))}  # noqa: E731
+    assert ids(queue="a") == {"out-1"}
+    assert ids(kind="action") == {"act-3"}
+    assert ids(risk="critical") == {"act-3"}
+    assert ids(tag="eu") == {"out-1"}  # not eu_x: tags match whole
+    assert ids(flag="guardrail.pii_leak") == {"out-2"}
+    assert ids(flag="judge.") == {"out-1"}
+    assert ids(flag="judge") == set()  # no partial reason match without the dot
+    assert ids(since=t0 + timedelta(hours=1), kind="output") == {"out-2"}
+    assert ids(until=t0 + timedelta(hours=1)) == {"out-1"}
+    queue.decide("out-1", approve())
+    assert ids(status=["pending"]) == {"out-2", "act-3"}
+    assert ids(status=["decided"]) == {"out-1"}
+    assert queue.count(ItemFilter(status=["pending"])) == 2
+
+
+def test_like_wildcards_in_filters_are_literal(queue):
+    queue.enqueue_many([output(1, tags=["a%b"]), output(2, tags=["axxb"])])
+    assert {s.id for s in queue.list(ItemFilter(tag="a%b"))} == {"out-1"}
+
+
+def test_keyset_pagination_visits_every_item_once(queue):
+    queue.enqueue_many([output(i, priority=i % 3) for i in range(57)])
+    seen, after = [], None
+    while True:
+        page = queue.list(limit=10, after=after)
+        seen += [s.id for s in page]
+        if len(page) < 10:
+            break
+        after = page[-1].id
+    assert len(seen) == 57 and len(set(seen)) == 57
+    assert seen == [s.id for s in queue.list(limit=100)]
+
+
+def test_stats_counts_states_and_decided_today(queue):
+    queue.enqueue_many([output(i) for i in range(4)])
+    queue.decide("out-0", approve())
+    queue.claim("out-1", "bob")
+    s = queue.stats()
+    assert (s["pending"], s["claimed"], s["decided"], s["decided_today"], s["total"]) == (2, 1, 1, 1, 4)
+
+
+def test_get_unknown_raises_not_found(queue):
+    with pytest.raises(NotFound):
+        queue.get("nope")
+
+
+def test_hostile_content_is_stored_byte_for_byte(queue):
+    text = "\n".join(HOSTILE) + "\u0000tail"
+    queue.enqueue(output("h", output=text, tags=["[bold]x[/]"]))
+    got = queue.get("out-h")
+    assert got.item.output == text
+    assert got.tags == ["[bold]x[/]"]
+
+
+def test_claim_next_leases_most_urgent_and_never_twice(queue):
+    queue.enqueue_many([output(1, priority=1), output(2, priority=0)])
+    a = queue.claim_next("alice")
+    b = queue.claim_next("bob")
+    assert (a.item_id, b.item_id) == ("out-2", "out-1")
+    assert queue.claim_next("carol") is None
+    assert queue.get("out-2").claimed_by == "alice"
+
+
+def test_claim_next_respects_filter(queue):
+    queue.enqueue_many([output(1, queue="a"), output(2, queue="b")])
+    assert queue.claim_next("alice", ItemFilter(queue="b")).item_id == "out-2"
+
+
+def test_claim_by_id_refuses_item_held_by_another(queue):
+    queue.enqueue(output(1))
+    lease = queue.claim("out-1", "alice")
+    with pytest.raises(LeaseError, match="alice"):
+        queue.claim("out-1", "bob")
+    again = queue.claim("out-1", "alice")  # re-opening your own item keeps your lease
+    assert again.token == lease.token
+
+
+def test_expired_lease_returns_item_to_pending(queue):
+    queue.enqueue(output(1))
+    queue.claim("out-1", "alice", lease_s=0.05)
+    time.sleep(0.15)
+    lease = queue.claim_next("bob")
+    assert lease.item_id == "out-1" and lease.reviewer == "bob"
+    actions = [a.action for a in queue.audit("out-1")]
+    assert actions == ["enqueue", "claim", "lease_expired", "claim"]
+
+
+def test_renew_and_release(queue):
+    queue.enqueue(output(1))
+    lease = queue.claim("out-1", "alice", lease_s=5)
+    renewed = queue.renew(lease, lease_s=600)
+    assert renewed.expires_at > lease.expires_at
+    queue.release(renewed)
+    assert queue.get("out-1").status == "pending"
+    with pytest.raises(LeaseError):
+        queue.renew(renewed)
+    queue.release(renewed)  # no-op
+
+
+def test_decide_needs_the_lease_when_one_is_held(queue):
+    queue.enqueue(output(1))
+    lease = queue.claim("out-1", "alice")
+    with pytest.raises(LeaseError):
+        queue.decide("out-1", approve("bob"))
+    d = queue.decide("out-1", approve(), lease=lease)
+    item = queue.get("out-1")
+    assert (item.status, item.verdict, item.decided_by, item.claimed_by) == ("decided", "approve", "alice", None)
+    assert d.seq > 0
+
+
+def test_decide_with_a_lost_lease_is_refused(queue):
+    queue.enqueue(output(1))
+    lease = queue.claim("out-1", "alice")
+    queue.release(lease)
+    with pytest.raises(LeaseError):
+        queue.decide("out-1", approve(), lease=lease)
+
+
+def test_decide_is_idempotent_by_decision_id(queue):
+    queue.enqueue_many([output(1), output(2)])
+    d1 = queue.decide("out-1", approve(id="dec-1"))
+    d2 = queue.decide("out-1", approve(id="dec-1"))
+    assert d1.id == d2.id and d1.seq == d2.seq
+    assert len(queue.get("out-1").decisions) == 1
+    with pytest.raises(Conflict):
+        queue.decide("out-2", approve(id="dec-1"))
+
+
+def test_decide_twice_is_refused(queue):
+    queue.enqueue(output(1))
+    queue.decide("out-1", approve())
+    with pytest.raises(AlreadyDecided):
+        queue.decide("out-1", DecisionIn(verdict="reject", reviewer="bob"))
+
+
+def test_decision_shape_is_checked(queue):
+    queue.enqueue_many([output(1), action(2)])
+    with pytest.raises(Invalid, match="correction"):
+        queue.decide("out-1", DecisionIn(verdict="correct", reviewer="a"))
+    with pytest.raises(Invalid, match="actions"):
+        queue.decide("out-1", approve(arguments={"x": 1}))
+    with pytest.raises(Invalid, match="arguments"):
+        queue.decide("act-2", DecisionIn(verdict="correct", reviewer="a"))
+
+
+def test_correction_and_edited_arguments_are_kept(queue):
+    queue.enqueue_many([output(1), action(2)])
+    queue.decide("out-1", DecisionIn(verdict="correct", reviewer="a", correction="fixed",
+                                     reasons=["wrong_numbers"], comment="c", duration_ms=1200))
+    queue.decide("act-2", DecisionIn(verdict="correct", reviewer="a", arguments={"order_id": "2", "amount": 5}))
+    d = queue.get("out-1").decisions[-1]
+    assert (d.correction, d.reasons, d.comment, d.duration_ms) == ("fixed", ["wrong_numbers"], "c", 1200)
+    act = queue.get("act-2")
+    assert act.decisions[-1].arguments == {"order_id": "2", "amount": 5}
+    assert act.item.action.arguments == {"order_id": "2", "amount": 10.0}  # original kept
+
+
+def test_undo_appends_a_revert_and_requeues(queue):
+    queue.enqueue(output(1))
+    d = queue.decide("out-1", approve())
+    r = queue.undo("out-1", "alice")
+    assert (r.verdict, r.reverts) == ("revert", d.id)
+    item = queue.get("out-1")
+    assert item.status == "pending" and item.verdict is None
+    assert [x.verdict for x in item.decisions] == ["approve", "revert"]
+    queue.decide("out-1", DecisionIn(verdict="reject", reviewer="bob"))
+    assert [x.verdict for x in queue.get("out-1").decisions] == ["approve", "revert", "reject"]
+    queue.undo("out-1", "bob")
+    with pytest.raises(Conflict, match="no decision to undo"):
+        queue.undo("out-1", "bob")
+
+
+def test_overdue_actions_expire_as_system_reject(queue):
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    queue.enqueue_many([action(1, expires_at=past.isoformat(), timeout_s=None), action(2), output(3)])
+    assert queue.expire_overdue() == ["act-1"]
+    item = queue.get("act-1")
+    assert item.status == "expired"
+    d = item.decisions[-1]
+    assert (d.verdict, d.reviewer, d.reasons) == ("reject", "system", ["timeout"])
+    with pytest.raises(Expired):
+        queue.decide("act-1", approve())
+    assert queue.get("act-2").status == "pending"
+
+
+def test_approving_after_the_deadline_is_refused(queue):
+    queue.enqueue(action(1, timeout_s=0.2))
+    lease = queue.claim("act-1", "alice")
+    time.sleep(0.3)
+    with pytest.raises(Expired):
+        queue.decide("act-1", approve(), lease=lease)
+    assert queue.get("act-1").status == "expired"
+
+
+def test_claim_next_skips_overdue_actions(queue):
+    queue.enqueue(action(1, timeout_s=0.05))
+    time.sleep(0.1)
+    assert queue.claim_next("alice") is None
+    assert queue.get("act-1").status == "expired"
+
+
+def test_decisions_feed_since_cursor(queue):
+    queue.enqueue_many([output(i) for i in range(3)])
+    queue.decide("out-0", approve())
+    queue.decide("out-1", approve())
+    first = queue.decisions_since(0)
+    assert [d.item_id for d in first] == ["out-0", "out-1"]
+    queue.undo("out-0", "alice")
+    later = queue.decisions_since(first[-1].seq)
+    assert [(d.item_id, d.verdict) for d in later] == [("out-0", "revert")]
+    assert queue.decisions_since(later[-1].seq) == []
+
+
+def test_every_state_change_is_audited(queue):
+    queue.enqueue(output(1))
+    lease = queue.claim("out-1", "alice")
+    lease = queue.renew(lease)
+    queue.decide("out-1", approve(), lease=lease)
+    queue.undo("out-1", "alice")
+    log = queue.audit("out-1")
+    assert [a.action for a in log] == ["enqueue", "claim", "renew", "decide", "undo"]
+    assert log[3].actor == "alice" and log[3].detail["verdict"] == "approve"
+    assert all(a.origin for a in log)
+
+
+def test_failed_decision_leaves_no_trace(queue):
+    queue.enqueue(output(1))
+    queue.claim("out-1", "alice")
+    before = len(queue.audit())
+    with pytest.raises(LeaseError):
+        queue.decide("out-1", approve("bob"))
+    assert len(queue.audit()) == before
+    assert queue.decisions_since(0) == []
+
+
+def test_export_cursors_persist(queue):
+    assert queue.get_cursor("golden") == 0
+    queue.set_cursor("golden", 7)
+    queue.set_cursor("golden", 9)
+    assert queue.get_cursor("golden") == 9
+
+
+def test_wait_for_change_wakes_on_a_change(queue):
+    token = queue.wait_for_change(None, 0)
+    assert queue.wait_for_change(token, 0.05) == token  # nothing happened: times out
+    queue.enqueue(output(1))
+    assert queue.wait_for_change(token, 5) != token
