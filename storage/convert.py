@@ -44,8 +44,12 @@ def dumps(value: Any) -> str:
 
 
 def item_payload(item: OutputItem | ActionItem) -> str:
-    """Canonical JSON of an item: defaults dropped, keys sorted, so equal content hashes equal."""
-    return dumps(item.model_dump(mode="json", exclude_defaults=True))
+    """Canonical JSON of an item, defaults dropped, so equal content hashes equal.
+
+    Model fields come out in a fixed order; keys inside free objects (`arguments`, `metadata`)
+    keep the submitter's order, which is part of the content.
+    """
+    return item.model_dump_json(exclude_defaults=True)
 
 
 def sha256(text: str) -> str:
@@ -85,8 +89,14 @@ def item_search_text(item: OutputItem | ActionItem) -> str:
     return " ".join(" ".join(parts).replace("\x00", " ").split())
 
 
+def sqlite_value(v: Any) -> Any:
+    """A value as SQLAlchemy's SQLite dialect stores it (datetimes as ISO text)."""
+    return v.isoformat(" ", "microseconds") if isinstance(v, datetime) else v
+
+
 def item_row(
-    item: OutputItem | ActionItem, item_id: str, now: datetime, payload: str | None = None
+    item: OutputItem | ActionItem, item_id: str, now: datetime, payload: str | None = None,
+    digest: str | None = None,
 ) -> dict[str, Any]:
     """The `items` row for a newly enqueued item."""
     payload = payload if payload is not None else item_payload(item)
@@ -113,7 +123,7 @@ def item_row(
         "snippet": item_snippet(item),
         "search_text": item_search_text(item),
         "payload": payload,
-        "content_hash": sha256(payload),
+        "content_hash": digest or sha256(payload),
         "created_at": naive(created),
         "enqueued_at": naive(now),
         "expires_at": naive(expires),

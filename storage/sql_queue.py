@@ -144,7 +144,17 @@ class SqlQueue:
                 r.setdefault("origin", self.origin)
                 r["at"] = cv.naive(now)
                 r["detail"] = cv.dumps(r.get("detail") or {})
-            conn.execute(insert(audit), rows)
+            self._bulk_insert(conn, audit, rows)
+
+    def _bulk_insert(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert many rows. On SQLite, straight to the driver's executemany: SQLAlchemy's
+        per-value type processing costs more than the insert itself on this path."""
+        if not self.sqlite:
+            conn.execute(insert(table), rows)
+            return
+        cols = list(rows[0])
+        sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        conn.exec_driver_sql(sql, [tuple(cv.sqlite_value(r[c]) for c in cols) for r in rows])
 
     # -- enqueue ------------------------------------------------------------------------
 
@@ -185,7 +195,7 @@ class SqlQueue:
                 prior = existing.get(item_id) or seen.get(item_id)
                 if prior is None:
                     seen[item_id] = digest
-                    rows.append(cv.item_row(it, item_id, now, payload))
+                    rows.append(cv.item_row(it, item_id, now, payload, digest))
                     results.append(EnqueueResult(id=item_id, outcome="inserted"))
                 elif prior == digest:
                     results.append(EnqueueResult(id=item_id, outcome="unchanged"))
@@ -198,7 +208,7 @@ class SqlQueue:
                         )
                     )
             if rows:
-                conn.execute(insert(items), rows)
+                self._bulk_insert(conn, items, rows)
                 self._audit(
                     conn,
                     [{"actor": actor, "action": "enqueue", "item_id": r["id"]} for r in rows],

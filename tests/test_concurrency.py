@@ -1,0 +1,34 @@
+"""Several processes claiming and deciding from one queue: nothing twice, nothing lost."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections import Counter
+
+import pytest
+from factories import output
+from workers import claim_and_decide
+
+from storage import SqlQueue
+
+N_ITEMS = 300
+N_WORKERS = 4
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_parallel_claims_never_overlap(backend, request):
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+    q = SqlQueue.open(url)
+    q.enqueue_many([output(i) for i in range(N_ITEMS)])
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(N_WORKERS) as pool:
+        results = pool.starmap(claim_and_decide, [(url, f"w{i}") for i in range(N_WORKERS)])
+    decided = [i for r in results for i in r]
+    assert len(decided) == N_ITEMS and len(set(decided)) == N_ITEMS
+    assert sum(1 for r in results if r) >= 2, "work should be shared between processes"
+    assert q.stats()["decided"] == N_ITEMS
+    feed = q.decisions_since(0, limit=10_000)
+    assert Counter(d.item_id for d in feed).most_common(1)[0][1] == 1
+    claims = Counter(a.item_id for a in q.audit(limit=100_000) if a.action == "claim")
+    assert len(claims) == N_ITEMS and max(claims.values()) == 1
+    q.close()

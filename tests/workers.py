@@ -1,0 +1,36 @@
+"""Code run in child processes by the concurrency and crash tests."""
+
+from __future__ import annotations
+
+import sys
+
+from storage import SqlQueue
+
+from reviewer.models import DecisionIn
+
+
+def claim_and_decide(url: str, name: str) -> list[str]:
+    """Claim and approve until the queue is empty; return the ids this worker decided."""
+    q = SqlQueue.open(url)
+    done: list[str] = []
+    try:
+        while True:
+            lease = q.claim_next(name)
+            if lease is None:
+                return done
+            q.decide(lease.item_id, DecisionIn(verdict="approve", reviewer=name), lease=lease)
+            done.append(lease.item_id)
+    finally:
+        q.close()
+
+
+def decide_forever(url: str) -> None:
+    """Decide pending items one by one; the test kills this process part-way."""
+    q = SqlQueue.open(url)
+    print("ready", flush=True)
+    while (lease := q.claim_next("crashy")) is not None:
+        q.decide(lease.item_id, DecisionIn(verdict="reject", reviewer="crashy", reasons=["x"]), lease=lease)
+
+
+if __name__ == "__main__":
+    decide_forever(sys.argv[1])
