@@ -12,7 +12,9 @@ import pytest
 from storage import SqlQueue
 
 PG_BASE = os.environ.get("REVIEWER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The shared samples beside the checkout; the copy shipped in the package when run elsewhere.
+SHARED_DATA = _SHARED if _SHARED.is_dir() else Path(__file__).resolve().parents[1] / "reviewer" / "samples"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -59,3 +59,10 @@ def test_free_keys_in_source_and_messages_are_kept():
                        "input": {"messages": [{"role": "tool", "content": "r", "tool_call_id": "c1"}]}})
     assert item.source.model_extra == {"retrieval": {"k": 5}}
     assert item.input.messages[0].model_extra == {"tool_call_id": "c1"}
+
+
+def test_packaged_samples_match_shared_data():
+    from reviewer.demo_data import samples
+
+    shared = [parse_item(x) for p in sorted(SHARED_DATA.glob("*.jsonl")) for x in p.read_text().splitlines()]
+    assert {i.id for i in shared} <= {s["id"] for s in samples()}
