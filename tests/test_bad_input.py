@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from factories import HOSTILE
 
 from reviewer.cli import cli
 from storage import SqlQueue
+
+from factories import HOSTILE
 
 
 def _ingest(tmp_path, lines: list[str]):

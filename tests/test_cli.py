@@ -8,10 +8,11 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from conftest import SHARED_DATA
-from factories import HOSTILE
 
 from reviewer.cli import cli
+
+from conftest import SHARED_DATA
+from factories import HOSTILE
 
 
 @pytest.fixture

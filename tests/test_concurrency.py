@@ -6,10 +6,11 @@ import multiprocessing as mp
 from collections import Counter
 
 import pytest
-from factories import output
-from workers import claim_and_decide
 
 from storage import SqlQueue
+
+from factories import output
+from workers import claim_and_decide
 
 N_ITEMS = 300
 N_WORKERS = 4

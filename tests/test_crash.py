@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from factories import output
-
 from reviewer.models import DecisionIn
 from storage import SqlQueue
+
+from factories import output
 
 HERE = Path(__file__).parent
 

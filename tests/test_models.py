@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SHARED_DATA
 from pydantic import ValidationError
 
 from reviewer.ingest import describe
 from reviewer.models import ActionItem, OutputItem, parse_item
+
+from conftest import SHARED_DATA
 
 
 def sample_lines():

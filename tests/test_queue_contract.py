@@ -6,11 +6,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from factories import HOSTILE, action, output
 
 from reviewer.errors import AlreadyDecided, Conflict, Expired, Invalid, LeaseError, NotFound
 from reviewer.models import DecisionIn, ItemFilter
 from reviewer.queue import ReviewQueue
+
+from factories import HOSTILE, action, output
 
 
 def approve(who: str = "alice", **kw) -> DecisionIn:

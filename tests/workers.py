@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from storage import SqlQueue
-
 from reviewer.models import DecisionIn
+from storage import SqlQueue
 
 
 def claim_and_decide(url: str, name: str) -> list[str]:
