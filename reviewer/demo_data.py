@@ -33,17 +33,17 @@ TOPICS = ["refund policy", "shipping times", "warranty terms", "password reset",
 TAGS = ["eu", "us", "apac", "numbers", "pii", "refund", "tone", "legal", "latency", "beta",
         "enterprise", "regression", "vip", "escalated"]
 TOOLS = [
-    ("issue_refund", "high", lambda r: {"order_id": str(r.randint(10000, 99999)),
+    ("issue_refund", "support-agent", "high", lambda r: {"order_id": str(r.randint(10000, 99999)),
                                         "amount": round(r.uniform(5, 2500), 2), "currency": "EUR"}),
-    ("run_sql", "critical", lambda r: {"database": "prod-orders", "statement":
+    ("run_sql", "ops-agent", "critical", lambda r: {"database": "prod-orders", "statement":
                                        r.choice(["DELETE FROM sessions WHERE last_seen < now() - interval '90 days';",
                                                  "UPDATE users SET plan='pro' WHERE id=4411;",
                                                  "DROP TABLE tmp_import_2026;"])}),
-    ("shell", "high", lambda r: {"command": r.choice(["kubectl -n web rollout restart deploy/api",
+    ("shell", "ops-agent", "high", lambda r: {"command": r.choice(["kubectl -n web rollout restart deploy/api",
                                                       "rm -rf /var/cache/app/*", "systemctl restart nginx"])}),
-    ("send_email", "medium", lambda r: {"to": [f"buyer{r.randint(1, 99)}@customer.example"],
+    ("send_email", "sales-agent", "medium", lambda r: {"to": [f"buyer{r.randint(1, 99)}@customer.example"],
                                         "subject": "Your quote", "body": "Hi,\n\nHere is the quote.\n"}),
-    ("transfer_funds", "critical", lambda r: {"from_account": "OPS-EUR-01",
+    ("transfer_funds", "finance-agent", "critical", lambda r: {"from_account": "OPS-EUR-01",
                                               "to_iban": "DE89370400440532013000",
                                               "amount": round(r.uniform(1000, 90000), 2)}),
 ]
@@ -103,8 +103,8 @@ def generate(n: int, *, seed: int = 7, now: datetime | None = None,
             turns.append({"role": "assistant", "content": _text(r, r.randint(1, 2))})
         turns = turns[:-1]
         if r.random() < action_share:
-            tool, risk, make_args = r.choice(TOOLS)
-            base.update(kind="action", queue=f"{tool.split('_')[0]}-agent", risk=risk,
+            tool, queue, risk, make_args = r.choice(TOOLS)
+            base.update(kind="action", queue=queue, risk=risk,
                         action={"tool": tool, "arguments": make_args(r),
                                 "rationale": f"The user asked about {topic}."},
                         input={"messages": turns[1:]}, timeout_s=r.choice([600, 1800, 3600, 86400]))

@@ -57,6 +57,9 @@ class ReviewQueue(Protocol):
     def stats(self) -> dict[str, int]:
         """Counts by status, plus `decided_today`."""
 
+    def facets(self) -> dict[str, list[str]]:
+        """Distinct `queues`, `tags` and `flags` (reasons), for filter pickers."""
+
     def search_texts(self, flt: ItemFilter | None = None) -> list[tuple[str, str]]:
         """(id, searchable text) for every matching item, for fuzzy search."""
 
@@ -96,6 +99,9 @@ class ReviewQueue(Protocol):
 
     def set_cursor(self, name: str, position: int) -> None:
         """Store export cursor `name` at `position`."""
+
+    def change_token(self) -> int:
+        """A number that changes with every state change (cheap to read)."""
 
     def wait_for_change(self, last: int | None, timeout_s: float) -> int:
         """Block until the queue may have changed since token `last`, or timeout; cheap."""

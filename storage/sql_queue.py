@@ -270,11 +270,22 @@ class SqlQueue:
             out.update(dict(conn.execute(q).all()))
             out["decided_today"] = conn.execute(
                 select(func.count())
-                .select_from(decisions)
-                .where(decisions.c.decided_at >= cv.naive(midnight), decisions.c.verdict != "revert")
+                .select_from(items)
+                .where(items.c.status == "decided", items.c.decided_at >= cv.naive(midnight))
             ).scalar_one()
         out["total"] = sum(out[s] for s in ("pending", "claimed", "decided", "expired"))
         return out
+
+    def facets(self) -> dict[str, list[str]]:
+        with self._read() as conn:
+            queues = conn.execute(select(items.c.queue).distinct().order_by(items.c.queue)).scalars().all()
+            tags = conn.execute(select(items.c.tags).distinct()).scalars().all()
+            flags = conn.execute(select(items.c.flag_reasons).distinct()).scalars().all()
+        return {
+            "queues": list(queues),
+            "tags": sorted({t for x in tags for t in cv.undelimited(x)}),
+            "flags": sorted({f for x in flags for f in cv.undelimited(x)}),
+        }
 
     def search_texts(self, flt: ItemFilter | None = None) -> list[tuple[str, str]]:
         with self._read() as conn:

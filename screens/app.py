@@ -1,0 +1,185 @@
+"""The Textual app. Built by `make_app`, which the CLI and the tests share.
+
+The app talks only to a `ReviewQueue`. It opens it in a thread worker after the first paint,
+and does all queue I/O in thread workers that post messages back; only handlers change widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from reviewer.errors import ReviewerError
+from reviewer.models import utcnow
+from reviewer.queue import ReviewQueue
+from reviewer.settings import Settings
+
+from .dialogs import ErrorScreen, HelpScreen
+from .queue_screen import QueueScreen
+from .review_screen import ReviewScreen
+from .source import Source
+
+
+class ReviewerApp(App[None]):
+    """Triage flagged LLM outputs and pending agent actions."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "reviewer"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit")]
+
+    class QueueReady(Message):
+        def __init__(self, queue: ReviewQueue) -> None:
+            super().__init__()
+            self.queue = queue
+
+    class Undone(Message):
+        def __init__(self, item_id: str) -> None:
+            super().__init__()
+            self.item_id = item_id
+
+    def __init__(self, open_queue: Callable[[], ReviewQueue], *, reviewer: str, settings: Settings,
+                 keymap: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+        super().__init__()
+        self._open_queue = open_queue
+        self.queue: Any = None  # ReviewQueue once opened (typed Any: set from a worker)
+        self.reviewer = reviewer
+        self.settings = settings
+        self.clock = clock
+        self.history: list[str] = []  # ids decided in this session, for undo
+        self._keymap = keymap or {}
+
+    def on_mount(self) -> None:
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        self.push_screen(QueueScreen())
+        self.open_queue()
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def open_queue(self) -> None:
+        self.post_message(self.QueueReady(self._open_queue()))
+
+    def on_reviewer_app_queue_ready(self, msg: QueueReady) -> None:
+        self.queue = msg.queue
+        for screen in self.screen_stack:
+            if isinstance(screen, QueueScreen):
+                screen.reload()
+
+    def on_unmount(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, ReviewScreen) and screen.lease is not None and self.queue is not None:
+                try:
+                    self.queue.release(screen.lease)
+                except ReviewerError:
+                    pass
+
+    # -- navigation ---------------------------------------------------------------------
+
+    def open_review(self, source: Source, index: int, item_id: str | None) -> None:
+        self.push_screen(ReviewScreen(source, index, item_id))
+
+    def action_undo(self) -> None:
+        if not self.history:
+            self.notify("Nothing to undo in this session.", severity="warning")
+            return
+        self._undo(self.history[-1])
+
+    @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
+    def _undo(self, item_id: str) -> None:
+        self.queue.undo(item_id, self.reviewer)
+        self.post_message(self.Undone(item_id))
+
+    def on_reviewer_app_undone(self, msg: Undone) -> None:
+        if self.history and self.history[-1] == msg.item_id:
+            self.history.pop()
+        self.notify(f"Undone: {msg.item_id} is back in the queue.", markup=False)
+        screen = self.screen
+        if isinstance(screen, ReviewScreen):
+            screen.show_undone(msg.item_id)
+        elif isinstance(screen, QueueScreen):
+            from reviewer.models import ItemFilter
+
+            from .source import FilterSource
+
+            self.open_review(FilterSource(self.queue, ItemFilter(ids=[msg.item_id])), 0, msg.item_id)
+
+    def action_help(self) -> None:
+        screen = self.screen
+        rows: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            b = active.binding
+            if b.id in seen or not b.description:
+                continue
+            seen.add(b.id or key)
+            keys = ", ".join(k for k, a in screen.active_bindings.items() if a.binding.id == b.id)
+            rows.append((self.get_key_display(b) if keys == key else keys, b.tooltip or b.description, b.id or ""))
+        self.push_screen(HelpScreen(rows, type(screen).__name__.replace("Screen", "").lower()))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, ReviewScreen):
+            yield SystemCommand("Approve", "Approve this item and go to the next", screen.action_approve)
+            yield SystemCommand("Reject", "Reject with reasons and a comment", screen.action_reject)
+            yield SystemCommand("Correct", "Edit the output, then confirm the diff", screen.action_correct)
+            yield SystemCommand("Skip", "Release this item and go to the next", screen.action_skip)
+            yield SystemCommand("Toggle diff", "Output / inline diff / side by side", screen.action_toggle_diff)
+        if isinstance(screen, QueueScreen):
+            yield SystemCommand("Search", "Fuzzy search the queue", screen.action_search)
+            yield SystemCommand("Reload", "Reload the queue", screen.action_reload)
+        yield SystemCommand("Undo", "Undo your last decision", self.action_undo)
+        yield SystemCommand("Keys", "Show every key and its id", self.action_help)
+
+    # -- errors -------------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR or event.worker.error is None:
+            return
+        error = event.worker.error
+        for screen in self.screen_stack:
+            if isinstance(screen, ReviewScreen):
+                screen.busy = False
+        if isinstance(error, ReviewerError):
+            message, hint = str(error), error.hint
+        else:
+            message, hint = f"{type(error).__name__}: {error}", "this is a bug; please report it"
+        screen = self.screen
+        if isinstance(screen, ErrorScreen):
+            return
+        def after(again: bool | None) -> None:
+            target = self.screen
+            if isinstance(target, ReviewScreen):
+                target.handle_error(error)
+            if again:
+                if self.queue is None:
+                    self.open_queue()
+                elif isinstance(target, QueueScreen):
+                    target.reload(keep_cursor=True)
+
+        self.push_screen(ErrorScreen(message, hint), after)
+
+
+def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = None,
+             settings: Settings | None = None, config: dict[str, Any] | None = None,
+             clock: Callable[[], datetime] = utcnow) -> ReviewerApp:
+    """Build the app. `open_queue` runs in a worker after the first paint."""
+    from reviewer.config import load_config, reviewer_name
+    from reviewer.settings import load_settings
+
+    if config is None:
+        config = load_config()
+    return ReviewerApp(
+        open_queue,
+        reviewer=reviewer or reviewer_name(),
+        settings=settings or load_settings(config),
+        keymap=config.get("keymap"),
+        clock=clock,
+    )

@@ -1,0 +1,229 @@
+"""Modal screens: reject picker, correction editor and confirm, help, errors, full text."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, SelectionList, Static, TextArea
+from textual.widgets.selection_list import Selection
+
+from reviewer.diff import diff
+from reviewer.safe_text import safe
+
+from .text import plain, render_inline, render_side
+
+DIFF_CHARS = 50_000
+
+
+class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):
+    """Pick one or more reasons (digits or space toggle), add an optional comment, Enter."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Reject", priority=True, id="reject.submit"),
+        Binding("escape", "cancel", "Cancel", id="reject.cancel"),
+        Binding("tab", "comment", "Comment", id="reject.comment", priority=True),
+        *[Binding(str(n), f"toggle({n - 1})", show=False, id=f"reject.toggle_{n}") for n in range(1, 10)],
+    ]
+
+    def __init__(self, reasons: list[str], title: str = "Reject") -> None:
+        super().__init__()
+        self.reasons = reasons
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(f"{self.title_text}: why?", style="bold"), id="dialog-title")
+            yield SelectionList[str](
+                *[Selection(Text(f"{i}  {r}" if i < 10 else f"   {r}"), r)
+                  for i, r in enumerate(self.reasons, 1)],
+                id="reasons",
+            )
+            yield Input(placeholder="comment (optional), Enter to reject", id="comment")
+            yield Static(Text("1-9 or space: toggle · tab: comment · enter: reject · esc: cancel",
+                              style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one("#reasons", SelectionList).focus()
+
+    def action_toggle(self, index: int) -> None:
+        if isinstance(self.focused, Input):
+            self.focused.insert_text_at_cursor(str(index + 1))
+            return
+        sl = self.query_one("#reasons", SelectionList)
+        if index < len(self.reasons):
+            sl.toggle(self.reasons[index])
+
+    def action_comment(self) -> None:
+        target = "#reasons" if isinstance(self.focused, Input) else "#comment"
+        self.query_one(target).focus()
+
+    def action_submit(self) -> None:
+        chosen = list(self.query_one("#reasons", SelectionList).selected)
+        comment = self.query_one("#comment", Input).value.strip() or None
+        if not chosen:
+            self.notify("Pick at least one reason (1-9 or space).", severity="warning", markup=False)
+            return
+        ordered = [r for r in self.reasons if r in chosen]
+        self.dismiss((ordered, comment))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class CorrectScreen(ModalScreen[str | None]):
+    """Edit the output; ctrl+s saves (then the diff is shown to confirm)."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True, id="correct.save"),
+        Binding("escape", "cancel", "Cancel", id="correct.cancel"),
+    ]
+
+    def __init__(self, text: str, title: str = "Correct the output") -> None:
+        super().__init__()
+        self.text = text
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="editor-box"):
+            yield Static(Text(f"{self.title_text} · ctrl+s save · esc cancel", style="bold"))
+            # Control characters are shown escaped, never sent raw to the terminal.
+            yield TextArea(safe(self.text, limit=None), id="editor", soft_wrap=True, show_line_numbers=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def action_save(self) -> None:
+        self.dismiss(self.query_one(TextArea).text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class DiffView(Vertical):
+    """A diff shown inline or side by side."""
+
+    def __init__(self, old: str, new: str, *, side: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lines = diff(old[:DIFF_CHARS], new[:DIFF_CHARS])
+        self.side = side
+
+    def compose(self) -> ComposeResult:
+        if self.side:
+            left, right = render_side(self.lines)
+            with Horizontal(classes="side"):
+                yield VerticalScroll(Static(left))
+                yield VerticalScroll(Static(right))
+        else:
+            with VerticalScroll():
+                yield Static(render_inline(self.lines))
+
+
+class ConfirmCorrection(ModalScreen[bool]):
+    """Show the diff of a correction; Enter or y records it, Esc goes back to editing."""
+
+    BINDINGS = [
+        Binding("enter,y", "confirm", "Record correction", priority=True, id="confirm.yes"),
+        Binding("escape,n", "back", "Back to editing", id="confirm.no"),
+        Binding("d", "toggle_side", "Inline/side by side", id="confirm.toggle_diff"),
+    ]
+
+    def __init__(self, old: str, new: str, title: str = "Record this correction?") -> None:
+        super().__init__()
+        self.old, self.new = old, new
+        self.side = False
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(Text(f"{self.title_text}  enter: record · esc: edit · d: layout", style="bold"))
+            yield DiffView(self.old, self.new, id="confirm-diff")
+        yield Footer()
+
+    async def action_toggle_side(self) -> None:
+        self.side = not self.side
+        await self.query_one("#confirm-diff").remove()
+        await self.query_one("#confirm-box").mount(DiffView(self.old, self.new, side=self.side, id="confirm-diff"))
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_back(self) -> None:
+        self.dismiss(False)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key of the screen below, with its binding id for remapping."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
+
+    def __init__(self, rows: list[tuple[str, str, str]], title: str) -> None:
+        super().__init__()
+        self.rows = rows
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        table = Table(title=f"Keys: {self.title_text}", expand=True, show_edge=False)
+        table.add_column("key", style="bold cyan", no_wrap=True)
+        table.add_column("does")
+        table.add_column("id (remap in reviewer.toml [keymap])", style="dim")
+        for key, desc, bid in self.rows:
+            table.add_row(Text(key), Text(desc), Text(bid))
+        with Vertical(id="help-box"):
+            yield VerticalScroll(Static(table))
+            yield Static(Text("esc: close · ctrl+p: command palette", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ErrorScreen(ModalScreen[bool]):
+    """A readable error with a retry; dismisses True to retry."""
+
+    BINDINGS = [
+        Binding("r", "retry", "Retry", id="error.retry"),
+        Binding("escape,enter", "close", "Dismiss", id="error.close"),
+    ]
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__()
+        self.message, self.hint = message, hint
+
+    def compose(self) -> ComposeResult:
+        body = Text()
+        body.append("Something went wrong\n\n", style="bold red")
+        body.append_text(plain(self.message))
+        if self.hint:
+            body.append("\n\nhint: ", style="bold")
+            body.append_text(plain(self.hint))
+        body.append("\n\nr: retry · esc: dismiss", style="dim")
+        with Vertical(id="error-box"):
+            yield Static(body)
+
+    def action_retry(self) -> None:
+        self.dismiss(True)
+
+    def action_close(self) -> None:
+        self.dismiss(False)
+
+
+class FullTextScreen(ModalScreen[None]):
+    """A huge field in full, read-only and escaped (the panes show a truncated view)."""
+
+    BINDINGS = [Binding("escape,q,v", "close", "Close", id="fulltext.close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text, self.text = title, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="editor-box"):
+            yield Static(Text(f"{self.title_text} ({len(self.text):,} characters) · esc: close", style="bold"))
+            yield TextArea(safe(self.text, limit=None), read_only=True, soft_wrap=True, id="fulltext")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

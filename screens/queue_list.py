@@ -1,0 +1,217 @@
+"""`QueueList`: a virtual list of queue rows, paged from the queue as they scroll into view.
+
+Like toolong's LogLines, it is a ScrollView whose `virtual_size` is the full row count;
+`render_line(y)` draws a row from a page cache and asks a thread worker for pages it lacks.
+No widget per row, so 100k items cost what one screenful costs.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from reviewer.models import ItemSummary, utcnow
+from reviewer.safe_text import safe_line
+
+from .source import Source
+from .text import age
+
+PAGE = 100
+MAX_PAGES = 64
+RISK_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "green"}
+STATUS_STYLE = {"pending": "", "claimed": "cyan", "decided": "dim green", "expired": "dim red"}
+
+
+def row_text(s: ItemSummary, now: datetime, width: int) -> Text:
+    """One queue row: priority, kind/risk, queue, status, age, why, snippet."""
+    t = Text(no_wrap=True, overflow="ellipsis", end="")
+    t.append(f"P{s.priority} ", style="bold" if s.priority == 0 else "")
+    if s.kind == "action":
+        t.append(f"{(s.risk or '').upper():8.8} ", style=RISK_STYLE.get(s.risk or "", ""))
+    else:
+        t.append("output   ", style="dim")
+    t.append(f"{safe_line(s.queue, 18):18.18} ", style="blue")
+    state = s.status if not s.claimed_by else f"@{s.claimed_by}"
+    if s.verdict:
+        state = f"{s.verdict}"
+    t.append(f"{safe_line(state, 10):10.10} ", style=STATUS_STYLE.get(s.status, ""))
+    if s.kind == "action" and s.expires_at and s.status in ("pending", "claimed"):
+        t.append(f"{age(s.expires_at, now):>6.6} ", style="bold yellow")
+    else:
+        t.append(f"{age(s.created_at, now):>6.6} ", style="dim")
+    if s.kind == "action":
+        why = safe_line(s.tool, 30)
+    else:
+        why = ", ".join(
+            safe_line(f.reason.split(".")[-1], 24) + (f" {f.score:.2f}" if f.score is not None else "")
+            for f in s.flags
+        )
+    t.append(f"{why:32.32} ", style="magenta")
+    t.append(safe_line(s.snippet, max(0, width)))
+    return t
+
+
+@dataclass
+class _Page:
+    rows: list[ItemSummary]
+
+
+class QueueList(ScrollView, can_focus=True):
+    """The virtual item list. Post `Opened` on enter; `Moved` when the cursor moves."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="list.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="list.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="list.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="list.page_down"),
+        Binding("home,g", "jump(0)", "First", show=False, id="list.first"),
+        Binding("end,G", "jump(-1)", "Last", show=False, id="list.last"),
+        Binding("enter", "open", "Open", id="list.open", tooltip="Review the item under the cursor"),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Opened(Message):
+        def __init__(self, index: int, summary: ItemSummary | None) -> None:
+            super().__init__()
+            self.index = index
+            self.summary = summary
+
+    class PageLoaded(Message):
+        def __init__(self, generation: int, page: int, rows: list[ItemSummary]) -> None:
+            super().__init__()
+            self.generation = generation
+            self.page = page
+            self.rows = rows
+
+    def __init__(self, *, clock: Callable[[], datetime] = utcnow, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.source: Source | None = None
+        self.total = 0
+        self.generation = 0
+        self._pages: OrderedDict[int, _Page] = OrderedDict()
+        self._wanted: set[int] = set()
+        self.empty_message = "Loading…"
+
+    # -- data ---------------------------------------------------------------------------
+
+    def set_source(self, source: Source, total: int, first: list[ItemSummary] | None = None,
+                   keep_cursor: bool = False) -> None:
+        """Show `source` (with `total` rows); `first` is page 0 when already fetched."""
+        self.source = source
+        self.total = total
+        self.generation += 1
+        self._pages.clear()
+        self._wanted.clear()
+        if first is not None:
+            self._pages[0] = _Page(first)
+        self.virtual_size = Size(self.size.width, total)
+        self.cursor = min(self.cursor, max(0, total - 1)) if keep_cursor else 0
+        if not keep_cursor:
+            self.scroll_to(y=0, animate=False)
+        self.refresh()
+
+    def summary_at(self, index: int) -> ItemSummary | None:
+        page = self._pages.get(index // PAGE)
+        if page is None or index % PAGE >= len(page.rows):
+            return None
+        return page.rows[index % PAGE]
+
+    def _want(self, page: int) -> None:
+        if page in self._wanted or self.source is None:
+            return
+        self._wanted.add(page)
+        source, gen = self.source, self.generation
+
+        def fetch() -> None:
+            rows = source.fetch(page * PAGE, PAGE)
+            self.post_message(self.PageLoaded(gen, page, rows))
+
+        self.run_worker(fetch, thread=True, group="pages", exit_on_error=False)
+
+    def on_queue_list_page_loaded(self, msg: PageLoaded) -> None:
+        msg.stop()
+        if msg.generation != self.generation:
+            return
+        self._wanted.discard(msg.page)
+        self._pages[msg.page] = _Page(msg.rows)
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        self.refresh()
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        index = self.scroll_offset.y + y
+        if self.total == 0:
+            if y == 1:
+                return Strip([Segment(f"  {self.empty_message}"[:width], Style(dim=True))])
+            return Strip.blank(width)
+        if index >= self.total:
+            return Strip.blank(width)
+        row = self.summary_at(index)
+        if row is None:
+            self._want(index // PAGE)
+            return Strip([Segment("  …"[:width], Style(dim=True))]).extend_cell_length(width)
+        text = row_text(row, self.clock(), width)
+        if index == self.cursor:
+            text.stylize("reverse" if self.has_focus else "underline")
+        segments = list(text.render(self.app.console))
+        return Strip(segments).crop_extend(0, width, None)
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.scroll_to_region_row(new)
+        self.refresh()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def scroll_to_region_row(self, row: int) -> None:
+        top = self.scroll_offset.y
+        height = max(1, self.size.height)
+        if row < top:
+            self.scroll_to(y=row, animate=False)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False)
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        if self.total:
+            self.cursor = max(0, min(self.total - 1, self.cursor + step))
+
+    def action_page(self, step: int) -> None:
+        self.action_cursor(step * max(1, self.size.height - 1))
+
+    def action_jump(self, index: int) -> None:
+        if self.total:
+            self.cursor = index if index >= 0 else self.total - 1
+
+    def action_open(self) -> None:
+        if self.total:
+            self.post_message(self.Opened(self.cursor, self.summary_at(self.cursor)))
+
+    def on_click(self, event: events.Click) -> None:
+        index = self.scroll_offset.y + event.y
+        if 0 <= index < self.total:
+            self.cursor = index
+            if event.chain >= 2:
+                self.action_open()

@@ -1,0 +1,238 @@
+"""The queue screen: counts, filters, fuzzy search and the virtual item list."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Select, Static
+
+from reviewer.models import ItemFilter, ItemSummary
+from reviewer.safe_text import safe_line
+
+from .queue_list import PAGE, QueueList
+from .source import FilterSource, IdsSource, Source
+
+if TYPE_CHECKING:
+    from .app import ReviewerApp
+
+STATUS_CHOICES: dict[str, list[str] | None] = {
+    "open": ["pending", "claimed"],
+    "pending": ["pending"],
+    "claimed": ["claimed"],
+    "decided": ["decided"],
+    "expired": ["expired"],
+    "all": None,
+}
+INDEX_MAX_AGE_S = 5.0
+
+
+class QueueScreen(Screen[None]):
+    """Everything in the queue, most urgent first: pending actions with deadlines on top."""
+
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="queue.search", tooltip="Fuzzy search the queue"),
+        Binding("escape", "clear_search", "Clear", show=False, id="queue.clear_search"),
+        Binding("f", "filters", "Filters", id="queue.filters", tooltip="Focus the filter bar"),
+        Binding("u", "app.undo", "Undo last", id="queue.undo"),
+        Binding("ctrl+r", "reload", "Reload", id="queue.reload"),
+        Binding("question_mark", "app.help", "Help", id="queue.help"),
+        Binding("q", "app.quit", "Quit", id="queue.quit"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, source: Source, total: int, first: list[ItemSummary], stats: dict[str, int],
+                     facets: dict[str, list[str]] | None, token: int, keep_cursor: bool) -> None:
+            super().__init__()
+            self.source, self.total, self.first = source, total, first
+            self.stats, self.facets, self.token, self.keep_cursor = stats, facets, token, keep_cursor
+
+    class Changed(Message):
+        pass
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token: int | None = None
+        self.index: Any = None  # FuzzyIndex for the current filter
+        self.index_key: tuple[str, float] | None = None
+        self.index_token: int | None = None
+        self.facets_loaded = False
+
+    @property
+    def rapp(self) -> ReviewerApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Opening queue…", style="dim"), id="counts")
+        with Horizontal(id="filters"):
+            yield Select[str]([], prompt="queue: all", id="f-queue", compact=True)
+            yield Select[str]([(Text(f"status: {k}"), k) for k in STATUS_CHOICES], value="open",
+                              allow_blank=False, id="f-status", compact=True)
+            yield Select[str]([], prompt="flag: any", id="f-flag", compact=True)
+            yield Select[str]([], prompt="tag: any", id="f-tag", compact=True)
+        yield Input(placeholder="/  search outputs, questions, tags and flags", id="search", compact=True)
+        yield QueueList(clock=self.rapp.clock, id="list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(QueueList).focus()
+        if self.rapp.queue is not None:
+            self.reload()
+        self.set_interval(1.0, self.poll_changes)
+        self.set_interval(5.0, self.sweep)
+
+    def on_screen_resume(self) -> None:
+        if self.rapp.queue is not None and self.token is not None:
+            self.reload(keep_cursor=True)
+
+    # -- loading ------------------------------------------------------------------------
+
+    def current_filter(self) -> ItemFilter:
+        def value(sel_id: str) -> str | None:
+            v = self.query_one(sel_id, Select).value
+            return None if v is Select.NULL else str(v)
+
+        status = value("#f-status") or "open"
+        return ItemFilter(queue=value("#f-queue"), status=STATUS_CHOICES[status],
+                          flag=value("#f-flag"), tag=value("#f-tag"))
+
+    def reload(self, keep_cursor: bool = False) -> None:
+        query = self.query_one("#search", Input).value.strip()
+        if query:
+            self.run_search(query, keep_cursor=keep_cursor)
+        else:
+            self._load(self.current_filter(), keep_cursor)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load(self, flt: ItemFilter, keep_cursor: bool) -> None:
+        q = self.rapp.queue
+        token = q.change_token()
+        source = FilterSource(q, flt, order="triage")
+        total = source.count()
+        first = source.fetch(0, PAGE)
+        facets = None if self.facets_loaded else q.facets()
+        self.post_message(self.Loaded(source, total, first, q.stats(), facets, token, keep_cursor))
+
+    def on_queue_screen_loaded(self, msg: Loaded) -> None:
+        self.token = msg.token
+        lst = self.query_one(QueueList)
+        lst.empty_message = ("Nothing matches. Try another filter, or load items with "
+                             "`reviewer ingest FILE` (or try `reviewer demo`).")
+        lst.set_source(msg.source, msg.total, msg.first, keep_cursor=msg.keep_cursor)
+        self.show_counts(msg.stats, msg.total)
+        if msg.facets is not None:
+            self.facets_loaded = True
+            for sel_id, key, label in (("#f-queue", "queues", "queue"), ("#f-flag", "flags", "flag"),
+                                       ("#f-tag", "tags", "tag")):
+                sel = self.query_one(sel_id, Select)
+                sel.set_options([(Text(f"{label}: {safe_line(v, 40)}"), v) for v in msg.facets[key]])
+
+    def show_counts(self, stats: dict[str, int], shown: int) -> None:
+        t = Text()
+        t.append(" reviewer ", style="bold reverse")
+        t.append(f"  pending {stats.get('pending', 0):,}", style="bold")
+        t.append(f"  ·  claimed {stats.get('claimed', 0):,}", style="cyan")
+        t.append(f"  ·  decided today {stats.get('decided_today', 0):,}", style="green")
+        if stats.get("expired"):
+            t.append(f"  ·  expired {stats['expired']:,}", style="red")
+        t.append(f"     showing {shown:,}", style="dim")
+        t.append(f"   as {safe_line(self.rapp.reviewer, 30)}", style="dim")
+        self.query_one("#counts", Static).update(t)
+
+    # -- live refresh -------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def poll_changes(self) -> None:
+        q = self.rapp.queue
+        if q is None or self.token is None:
+            return
+        if q.change_token() != self.token:
+            self.post_message(self.Changed())
+
+    def on_queue_screen_changed(self, _: Changed) -> None:
+        if self.is_current:
+            self.reload(keep_cursor=True)
+
+    @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
+    def sweep(self) -> None:
+        if self.rapp.queue is not None:
+            self.rapp.queue.expire_overdue()
+
+    # -- filters and search -------------------------------------------------------------
+
+    @on(Select.Changed)
+    def filter_changed(self, _: Select.Changed) -> None:
+        self.index = None
+        if self.rapp.queue is not None and self.token is not None:
+            self.reload()
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        if self.rapp.queue is None:
+            return
+        if event.value.strip():
+            self.run_search(event.value.strip())
+        else:
+            self._load(self.current_filter(), False)
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self, _: Input.Submitted) -> None:
+        self.query_one(QueueList).focus()
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def run_search(self, query: str, keep_cursor: bool = False) -> None:
+        from textual.worker import get_current_worker
+
+        from reviewer.search import FuzzyIndex
+
+        q = self.rapp.queue
+        flt = self.current_filter()
+        key = (flt.model_dump_json(), time.monotonic())
+        if self.index is None or self.index_key is None or self.index_key[0] != key[0] or (
+            self.token != self.index_token and key[1] - self.index_key[1] > INDEX_MAX_AGE_S
+        ):
+            self.index_token = q.change_token()
+            self.index = FuzzyIndex(q.search_texts(flt))
+            self.index_key = key
+        if get_current_worker().is_cancelled:
+            return
+        ids = self.index.search(query)
+        if get_current_worker().is_cancelled:
+            return
+        source = IdsSource(q, ids)
+        first = source.fetch(0, PAGE)
+        self.post_message(self.Loaded(source, len(ids), first, q.stats(), None, q.change_token(),
+                                      keep_cursor))
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_clear_search(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.value:
+            search.value = ""
+        self.query_one(QueueList).focus()
+
+    def action_filters(self) -> None:
+        self.query_one("#f-queue", Select).focus()
+
+    def action_reload(self) -> None:
+        self.facets_loaded = False
+        self.index = None
+        self.reload(keep_cursor=True)
+
+    @on(QueueList.Opened)
+    def open_item(self, msg: QueueList.Opened) -> None:
+        lst = self.query_one(QueueList)
+        if lst.source is None:
+            return
+        self.rapp.open_review(lst.source, msg.index, msg.summary.id if msg.summary else None)

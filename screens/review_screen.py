@@ -1,0 +1,459 @@
+"""The review screen: one item at a time, claimed while open; a decision moves to the next.
+
+Left: why it was flagged, the queue's guidelines, the conversation, documents, metadata.
+Right: the output (or the action's tool call), with a diff against the reference or the
+reviewer's correction, inline or side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from reviewer.errors import AlreadyDecided, Expired, LeaseError, NotFound
+from reviewer.models import ActionItem, DecisionIn, Lease, OutputItem, QueueItem
+from reviewer.safe_text import safe_line
+
+from .dialogs import ConfirmCorrection, CorrectScreen, DiffView, FullTextScreen, RejectDialog
+from .source import Source
+from .text import age, countdown, heading, line, plain
+
+if TYPE_CHECKING:
+    from .app import ReviewerApp
+
+LEASE_S = 300.0
+LOOKAHEAD = 25
+MODES = ("output", "inline", "side")
+
+
+class ReviewScreen(Screen[None]):
+    """Review items from `source` starting at `index` (or one `item_id`)."""
+
+    BINDINGS = [
+        Binding("a", "approve", "Approve", id="review.approve", tooltip="Approve and go to the next item"),
+        Binding("r", "reject", "Reject", id="review.reject", tooltip="Reject with reasons and a comment"),
+        Binding("c", "correct", "Correct", id="review.correct", tooltip="Edit the output, then confirm the diff"),
+        Binding("e", "edit_external", "$EDITOR", id="review.edit", tooltip="Correct in $EDITOR"),
+        Binding("s", "skip", "Skip", id="review.skip", tooltip="Release this item and go to the next"),
+        Binding("u", "app.undo", "Undo", id="review.undo", tooltip="Undo your last decision"),
+        Binding("n", "move(1)", "Next", id="review.next"),
+        Binding("p", "move(-1)", "Prev", id="review.prev"),
+        Binding("d", "toggle_diff", "Diff", id="review.diff", tooltip="Output / inline diff / side by side"),
+        Binding("v", "full_text", "Full text", show=False, id="review.full_text"),
+        Binding("question_mark", "app.help", "Help", id="review.help"),
+        Binding("q,escape", "back", "Back", id="review.back"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, index: int, item: QueueItem | None, lease: Lease | None, note: str | None):
+            super().__init__()
+            self.index, self.item, self.lease, self.note = index, item, lease, note
+
+    def __init__(self, source: Source, index: int, item_id: str | None = None) -> None:
+        super().__init__()
+        self.source = source
+        self.index = index
+        self.first_id = item_id
+        self.item: QueueItem | None = None
+        self.lease: Lease | None = None
+        self.shown_at = time.monotonic()
+        self.correction: str | None = None
+        self.mode = "output"
+        self.busy = False
+
+    @property
+    def rapp(self) -> ReviewerApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Loading…", style="dim"), id="item-title")
+        with Horizontal(id="review-body"):
+            with VerticalScroll(id="context"):
+                yield Static(id="flags")
+                yield Static(id="guidelines")
+                yield Static(id="conversation")
+                yield Static(id="documents")
+                yield Static(id="meta")
+            with Vertical(id="main"):
+                yield Static(id="main-title")
+                yield Vertical(id="main-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load(self.index, self.first_id, explicit=True)
+        self.set_interval(LEASE_S / 3, self.renew)
+        self.set_interval(1.0, self.tick)
+
+    # -- loading ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
+    def load(self, index: int, item_id: str | None = None, explicit: bool = False,
+             decision: DecisionIn | None = None, step: int = 1) -> None:
+        """Optionally record `decision` on the current item, then show the item at `index`.
+
+        With `explicit`, show exactly that item (read-only if someone else holds it);
+        otherwise take the first item from `index` on (or back, with step -1) that can be claimed.
+        """
+        q, me = self.rapp.queue, self.rapp.reviewer
+        if decision is not None and self.item is not None:
+            current = self.item.id
+            q.decide(current, decision, lease=self.lease)
+            self.rapp.history.append(current)
+            self.lease = None
+            head = self.source.fetch(index, 1)
+            if head and head[0].id == current:
+                index += 1  # the list still shows it (search results, "all"): move past it
+        if explicit and item_id is not None:
+            self.post_message(self.Loaded(index, *self._claim_and_get(item_id)))
+            return
+        rows = self._window(index, step)
+        for i, row in rows:
+            if row.status == "pending" or (row.status == "claimed" and row.claimed_by == me):
+                item, lease, note = self._claim_and_get(row.id)
+                if lease is not None:
+                    self.post_message(self.Loaded(i, item, lease, note))
+                    return
+        self.post_message(self.Loaded(index, None, None, None))
+
+    def _window(self, index: int, step: int) -> list[tuple[int, object]]:
+        if step > 0:
+            return list(enumerate(self.source.fetch(index, LOOKAHEAD), start=index))
+        start = max(0, index - LOOKAHEAD + 1)
+        rows = list(enumerate(self.source.fetch(start, index - start + 1), start=start))
+        return rows[::-1]
+
+    def _claim_and_get(self, item_id: str) -> tuple[QueueItem | None, Lease | None, str | None]:
+        q, me = self.rapp.queue, self.rapp.reviewer
+        lease, note = None, None
+        try:
+            lease = q.claim(item_id, me, lease_s=LEASE_S)
+        except (LeaseError, AlreadyDecided) as e:
+            note = str(e)
+        try:
+            return q.get(item_id), lease, note
+        except NotFound as e:
+            return None, None, str(e)
+
+    def on_review_screen_loaded(self, msg: Loaded) -> None:
+        self.busy = False
+        if msg.item is not None and self.item is not None and self.lease is not None \
+                and self.lease.item_id != msg.item.id:
+            self.release(self.lease)
+        self.index, self.item, self.lease = msg.index, msg.item, msg.lease
+        self.correction = None
+        self.shown_at = time.monotonic()
+        if msg.item is None:
+            self.show_done()
+            return
+        self.mode = "inline" if isinstance(msg.item.item, OutputItem) and msg.item.item.reference else "output"
+        self.show(msg.item, msg.note)
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def show_done(self) -> None:
+        self.query_one("#item-title", Static).update(Text(" Queue done ", style="bold reverse green"))
+        for wid in ("#flags", "#guidelines", "#conversation", "#documents", "#meta", "#main-title"):
+            self.query_one(wid, Static).update("")
+        body = self.query_one("#main-body")
+        body.remove_children()
+        body.mount(Static(Text("Nothing left to review here. u: undo the last decision · q: back to the queue")))
+
+    def show(self, q: QueueItem, note: str | None) -> None:
+        it = q.item
+        now = self.rapp.clock()
+        title = Text()
+        title.append(f" {q.kind.upper()} ", style="bold reverse")
+        title.append(" ")
+        title.append_text(line(q.id, "bold", 40))
+        title.append("  queue ", style="dim")
+        title.append_text(line(q.queue, "blue", 40))
+        title.append(f"  P{q.priority}  {age(q.created_at, now)} old  ", style="dim")
+        if self.lease:
+            title.append("claimed by you", style="cyan")
+        elif note:
+            title.append_text(line(f"read-only: {note}", "bold yellow", 120))
+        elif q.status in ("decided", "expired"):
+            title.append_text(line(f"{q.status}: {q.verdict} by {q.decided_by}", "bold yellow"))
+        self.query_one("#item-title", Static).update(title)
+
+        flags = Text()
+        flags.append_text(heading("Why it is here"))
+        for f in it.flags:
+            flags.append("\n• ")
+            flags.append_text(line(f.reason, "magenta bold", 60))
+            if f.score is not None:
+                flags.append(f"  {f.score:.2f}", style="bold red" if f.score < 0.5 else "yellow")
+            if f.detail:
+                flags.append("\n  ")
+                flags.append_text(plain(f.detail, "italic", limit=2000))
+        if not it.flags:
+            flags.append("\n(no flags)", style="dim")
+        self.query_one("#flags", Static).update(flags)
+
+        guide = self.rapp.settings.for_queue(q.queue).guidelines
+        g = Text()
+        if guide:
+            g.append_text(heading("\nGuidelines"))
+            g.append("\n")
+            g.append_text(plain(guide, "dim"))
+        self.query_one("#guidelines", Static).update(g)
+
+        conv = Text()
+        conv.append_text(heading("\nConversation"))
+        for m in it.input.messages:
+            conv.append("\n")
+            conv.append_text(line(m.role, "bold cyan" if m.role == "user" else "bold", 20))
+            conv.append("\n")
+            conv.append_text(plain(m.content, limit=4000))
+            if m.tool_calls:
+                conv.append_text(plain("\n" + json.dumps(m.tool_calls, ensure_ascii=False), "dim", limit=2000))
+        if it.input.text:
+            conv.append("\n")
+            conv.append_text(plain(it.input.text, limit=4000))
+        if not it.input.messages and not it.input.text:
+            conv.append("\n(none)", style="dim")
+        self.query_one("#conversation", Static).update(conv)
+
+        docs = Text()
+        if it.context.documents:
+            docs.append_text(heading(f"\nRetrieved documents ({len(it.context.documents)})"))
+            for d in it.context.documents:
+                docs.append("\n▸ ")
+                docs.append_text(line(d.id, "bold", 60))
+                if d.title:
+                    docs.append("  ")
+                    docs.append_text(line(d.title, "italic", 80))
+                docs.append("\n")
+                docs.append_text(plain(d.text, limit=3000))
+        self.query_one("#documents", Static).update(docs)
+
+        meta = Text()
+        meta.append_text(heading("\nMetadata"))
+        src = it.source.model_dump(exclude_none=True)
+        for k, v in src.items():
+            meta.append(f"\n{k}: ", style="dim")
+            meta.append_text(line(str(v), limit=80))
+        for k, v in it.context.metadata.items():
+            meta.append(f"\n{safe_line(k, 40)}: ", style="dim")
+            meta.append_text(line(json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v, limit=120))
+        if it.tags:
+            meta.append("\ntags: ", style="dim")
+            meta.append_text(line(", ".join(it.tags), limit=200))
+        self.query_one("#meta", Static).update(meta)
+        self.show_main()
+
+    def show_main(self) -> None:
+        q = self.item
+        if q is None:
+            return
+        it = q.item
+        title = Text()
+        body = self.query_one("#main-body")
+        body.remove_children()
+        if isinstance(it, ActionItem):
+            self.show_action(it, title, body)
+            return
+        other, label = (self.correction, "your correction") if self.correction is not None else \
+            (it.reference, "reference") if it.reference is not None else (None, "")
+        if self.mode == "output" or other is None:
+            title.append_text(heading("Output"))
+            if len(it.output) > 20_000:
+                title.append(f"  {len(it.output):,} chars, v: full text", style="dim")
+            body.mount(VerticalScroll(Static(plain(it.output), id="output-text")))
+        else:
+            title.append_text(heading(f"Diff: output → {label}"))
+            title.append(f"  ({self.mode}; d: switch)", style="dim")
+            body.mount(DiffView(it.output, other, side=self.mode == "side", id="diff"))
+        self.query_one("#main-title", Static).update(title)
+
+    def show_action(self, it: ActionItem, title: Text, body: Vertical) -> None:
+        title.append_text(heading("Action"))
+        title.append(" ")
+        title.append_text(line(it.action.tool, "bold", 60))
+        title.append(f"  {it.risk.upper()} ", style="bold white on red" if it.risk in ("high", "critical") else "bold")
+        title.append("  ")
+        title.append_text(countdown(self.item.expires_at if self.item else None, self.rapp.clock()))
+        self.query_one("#main-title", Static).update(title)
+        args = Text()
+        args.append_text(plain(json.dumps(it.action.arguments, indent=2, ensure_ascii=False)))
+        if it.action.rationale:
+            args.append_text(heading("\n\nRationale"))
+            args.append("\n")
+            args.append_text(plain(it.action.rationale, "italic"))
+        body.mount(VerticalScroll(Static(args, id="arguments")))
+        if it.action.preview is not None:
+            body.mount(Static(line(f"Preview: {it.action.preview.path or ''}", "bold underline")))
+            body.mount(DiffView(it.action.preview.before, it.action.preview.after, side=self.mode == "side"))
+
+    def tick(self) -> None:
+        if self.item is not None and isinstance(self.item.item, ActionItem) and self.item.expires_at:
+            title = self.query_one("#main-title", Static)
+            t = Text()
+            t.append_text(heading("Action"))
+            t.append(" ")
+            t.append_text(line(self.item.item.action.tool, "bold", 60))
+            t.append(f"  {self.item.item.risk.upper()} ", style="bold white on red")
+            t.append("  ")
+            t.append_text(countdown(self.item.expires_at, self.rapp.clock()))
+            title.update(t)
+
+    # -- leases -------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="renew", exit_on_error=False)
+    def renew(self) -> None:
+        if self.lease is not None:
+            try:
+                self.lease = self.rapp.queue.renew(self.lease, lease_s=LEASE_S)
+            except LeaseError as e:
+                self.lease = None
+                self.app.call_from_thread(self.notify, str(e), severity="warning", markup=False)
+
+    def release(self, lease: Lease) -> None:
+        queue = self.rapp.queue
+
+        def run() -> None:
+            queue.release(lease)
+
+        self.app.run_worker(run, thread=True, group="release", exit_on_error=False)
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def _can_decide(self) -> bool:
+        if self.busy or self.item is None:
+            return False
+        if self.lease is None:
+            self.notify("This item is read-only here (not claimed by you).", severity="warning")
+            return False
+        return True
+
+    def decide(self, verdict: str, **fields: object) -> None:
+        if not self._can_decide():
+            return
+        self.busy = True
+        duration = int((time.monotonic() - self.shown_at) * 1000)
+        d = DecisionIn(verdict=verdict, reviewer=self.rapp.reviewer, duration_ms=duration, **fields)
+        self.load(self.index, decision=d)
+
+    def action_approve(self) -> None:
+        self.decide("approve")
+
+    def action_reject(self) -> None:
+        if not self._can_decide():
+            return
+        reasons = self.rapp.settings.for_queue(self.item.queue).reasons
+
+        def done(result: tuple[list[str], str | None] | None) -> None:
+            if result is not None:
+                self.decide("reject", reasons=result[0], comment=result[1])
+
+        self.app.push_screen(RejectDialog(reasons), done)
+
+    def _output(self) -> str | None:
+        if self.item is None or not isinstance(self.item.item, OutputItem):
+            self.notify("Only outputs can be corrected here.", severity="warning")
+            return None
+        return self.item.item.output
+
+    def action_correct(self) -> None:
+        if not self._can_decide() or (original := self._output()) is None:
+            return
+
+        def edited(text: str | None) -> None:
+            if text is not None:
+                self.confirm_correction(original, text)
+
+        self.app.push_screen(CorrectScreen(self.correction or original), edited)
+
+    def confirm_correction(self, original: str, text: str) -> None:
+        if text == original:
+            self.notify("No change: nothing to correct.", severity="warning")
+            return
+        self.correction = text
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.decide("correct", correction=text)
+            else:
+                self.action_correct()
+
+        self.app.push_screen(ConfirmCorrection(original, text), confirmed)
+
+    def action_edit_external(self) -> None:
+        if not self._can_decide() or (original := self._output()) is None:
+            return
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
+            f.write(self.correction or original)
+            path = f.name
+        try:
+            try:
+                with self.app.suspend():
+                    subprocess.run([*shlex.split(editor), path], check=False)
+            except SuspendNotSupported:
+                subprocess.run([*shlex.split(editor), path], check=False,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError) as e:
+            self.notify(f"Editor failed: {e}", severity="error", markup=False)
+            return
+        finally:
+            os.unlink(path)
+        self.confirm_correction(original, text)
+
+    def action_skip(self) -> None:
+        if self.busy:
+            return
+        self.busy = True
+        if self.lease is not None:
+            self.release(self.lease)
+            self.lease = None
+        self.load(self.index + 1)
+
+    def action_move(self, step: int) -> None:
+        if self.busy:
+            return
+        target = self.index + step
+        if target < 0:
+            self.notify("This is the first item.")
+            return
+        self.busy = True
+        self.load(target, step=step)
+
+    def action_toggle_diff(self) -> None:
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        self.show_main()
+
+    def action_full_text(self) -> None:
+        if self.item is not None and isinstance(self.item.item, OutputItem):
+            self.app.push_screen(FullTextScreen("Output", self.item.item.output))
+
+    def action_back(self) -> None:
+        if self.lease is not None:
+            self.release(self.lease)
+            self.lease = None
+        self.dismiss()
+
+    def show_undone(self, item_id: str) -> None:
+        """After an undo: show the item that came back, claimed."""
+        self.busy = True
+        self.load(self.index, item_id=item_id, explicit=True)
+
+    def handle_error(self, error: BaseException) -> None:
+        self.busy = False
+        if isinstance(error, Expired | LeaseError | AlreadyDecided) and self.item is not None:
+            self.load(self.index, item_id=self.item.id, explicit=True)
