@@ -16,7 +16,7 @@ from reviewer.safe_text import safe
 
 from .text import plain, render_inline, render_side
 
-DIFF_CHARS = 50_000
+DIFF_CHARS = 20_000
 
 
 class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):
@@ -111,8 +111,12 @@ class DiffView(Vertical):
         super().__init__(id=id)
         self.lines = diff(old[:DIFF_CHARS], new[:DIFF_CHARS])
         self.side = side
+        self.cut = max(len(old), len(new)) > DIFF_CHARS
 
     def compose(self) -> ComposeResult:
+        if self.cut:
+            yield Static(Text(f"… the diff covers the first {DIFF_CHARS:,} characters (v: full text)",
+                              style="yellow"))
         if self.side:
             left, right = render_side(self.lines)
             with Horizontal(classes="side"):

@@ -148,7 +148,7 @@ class ReviewScreen(Screen[None]):
         except NotFound as e:
             return None, None, str(e)
 
-    def on_review_screen_loaded(self, msg: Loaded) -> None:
+    async def on_review_screen_loaded(self, msg: Loaded) -> None:
         self.busy = False
         if msg.item is not None and self.item is not None and self.lease is not None \
                 and self.lease.item_id != msg.item.id:
@@ -157,22 +157,22 @@ class ReviewScreen(Screen[None]):
         self.correction = None
         self.shown_at = time.monotonic()
         if msg.item is None:
-            self.show_done()
+            await self.show_done()
             return
         self.mode = "inline" if isinstance(msg.item.item, OutputItem) and msg.item.item.reference else "output"
-        self.show(msg.item, msg.note)
+        await self.show(msg.item, msg.note)
 
     # -- rendering ----------------------------------------------------------------------
 
-    def show_done(self) -> None:
+    async def show_done(self) -> None:
         self.query_one("#item-title", Static).update(Text(" Queue done ", style="bold reverse green"))
         for wid in ("#flags", "#guidelines", "#conversation", "#documents", "#meta", "#main-title"):
             self.query_one(wid, Static).update("")
         body = self.query_one("#main-body")
-        body.remove_children()
-        body.mount(Static(Text("Nothing left to review here. u: undo the last decision · q: back to the queue")))
+        await body.remove_children()
+        await body.mount(Static(Text("Nothing left to review here. u: undo the last decision · q: back to the queue")))
 
-    def show(self, q: QueueItem, note: str | None) -> None:
+    async def show(self, q: QueueItem, note: str | None) -> None:
         it = q.item
         now = self.rapp.clock()
         title = Text()
@@ -254,18 +254,18 @@ class ReviewScreen(Screen[None]):
             meta.append("\ntags: ", style="dim")
             meta.append_text(line(", ".join(it.tags), limit=200))
         self.query_one("#meta", Static).update(meta)
-        self.show_main()
+        await self.show_main()
 
-    def show_main(self) -> None:
+    async def show_main(self) -> None:
         q = self.item
         if q is None:
             return
         it = q.item
         title = Text()
-        body = self.query_one("#main-body")
-        body.remove_children()
+        body = self.query_one("#main-body", Vertical)
+        await body.remove_children()
         if isinstance(it, ActionItem):
-            self.show_action(it, title, body)
+            await self.show_action(it, title, body)
             return
         other, label = (self.correction, "your correction") if self.correction is not None else \
             (it.reference, "reference") if it.reference is not None else (None, "")
@@ -273,14 +273,14 @@ class ReviewScreen(Screen[None]):
             title.append_text(heading("Output"))
             if len(it.output) > 20_000:
                 title.append(f"  {len(it.output):,} chars, v: full text", style="dim")
-            body.mount(VerticalScroll(Static(plain(it.output), id="output-text")))
+            await body.mount(VerticalScroll(Static(plain(it.output), id="output-text")))
         else:
             title.append_text(heading(f"Diff: output → {label}"))
             title.append(f"  ({self.mode}; d: switch)", style="dim")
-            body.mount(DiffView(it.output, other, side=self.mode == "side", id="diff"))
+            await body.mount(DiffView(it.output, other, side=self.mode == "side", id="diff"))
         self.query_one("#main-title", Static).update(title)
 
-    def show_action(self, it: ActionItem, title: Text, body: Vertical) -> None:
+    async def show_action(self, it: ActionItem, title: Text, body: Vertical) -> None:
         title.append_text(heading("Action"))
         title.append(" ")
         title.append_text(line(it.action.tool, "bold", 60))
@@ -294,10 +294,11 @@ class ReviewScreen(Screen[None]):
             args.append_text(heading("\n\nRationale"))
             args.append("\n")
             args.append_text(plain(it.action.rationale, "italic"))
-        body.mount(VerticalScroll(Static(args, id="arguments")))
+        await body.mount(VerticalScroll(Static(args, id="arguments")))
         if it.action.preview is not None:
-            body.mount(Static(line(f"Preview: {it.action.preview.path or ''}", "bold underline")))
-            body.mount(DiffView(it.action.preview.before, it.action.preview.after, side=self.mode == "side"))
+            await body.mount(Static(line(f"Preview: {it.action.preview.path or ''}", "bold underline")))
+            await body.mount(DiffView(it.action.preview.before, it.action.preview.after,
+                                      side=self.mode == "side"))
 
     def tick(self) -> None:
         if self.item is not None and isinstance(self.item.item, ActionItem) and self.item.expires_at:
@@ -382,6 +383,9 @@ class ReviewScreen(Screen[None]):
         if text == original:
             self.notify("No change: nothing to correct.", severity="warning")
             return
+        if not text.strip():
+            self.notify("The correction is empty; reject the output instead.", severity="warning")
+            return
         self.correction = text
 
         def confirmed(ok: bool | None) -> None:
@@ -434,9 +438,9 @@ class ReviewScreen(Screen[None]):
         self.busy = True
         self.load(target, step=step)
 
-    def action_toggle_diff(self) -> None:
+    async def action_toggle_diff(self) -> None:
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
-        self.show_main()
+        await self.show_main()
 
     def action_full_text(self) -> None:
         if self.item is not None and isinstance(self.item.item, OutputItem):

@@ -1,0 +1,303 @@
+"""The triage app, driven with Pilot; every flow checks the queue's state afterwards."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from tuikit import SIZE, app_for, clock, loaded, make_queue, screen_text, settle
+
+from reviewer.errors import StorageError
+from reviewer.models import DecisionIn, parse_item
+from reviewer.settings import Settings
+from screens import make_app
+from screens.dialogs import ConfirmCorrection, CorrectScreen, ErrorScreen, HelpScreen, RejectDialog
+from screens.queue_screen import QueueScreen
+from screens.review_screen import ReviewScreen
+
+from factories import HOSTILE
+
+
+async def open_item(pilot, item_id: str) -> ReviewScreen:
+    lst = await loaded(pilot)
+    for i in range(lst.total):
+        if lst.summary_at(i) and lst.summary_at(i).id == item_id:
+            lst.cursor = i
+            break
+    else:
+        raise AssertionError(f"{item_id} not in the list")
+    await pilot.press("enter")
+    await settle(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen) and pilot.app.screen.item is not None)
+    return pilot.app.screen
+
+
+def current(pilot) -> str:
+    return pilot.app.screen.item.id
+
+
+@pytest.fixture
+def queue(tmp_path):
+    q = make_queue(tmp_path)
+    yield q
+    q.close()
+
+
+async def test_queue_screen_lists_items_with_actions_first_and_counts(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        lst = await loaded(pilot)
+        assert lst.total == 5
+        assert [lst.summary_at(i).id for i in range(5)] == ["act-1", "fin-1", "sup-1", "rag-1", "rag-2"]
+        counts = str(app.screen.query_one("#counts").render())
+        assert "pending 5" in counts and "decided today 0" in counts
+
+
+async def test_filter_by_queue_and_status(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        app.screen.query_one("#f-queue").value = "rag-qa"
+        await settle(pilot, lambda: app.screen.query_one("QueueList").total == 2)
+        queue.decide("rag-1", DecisionIn(verdict="approve", reviewer="bob"))
+        app.screen.query_one("#f-status").value = "decided"
+        lst = app.screen.query_one("QueueList")
+        await settle(pilot, lambda: lst.total == 1 and lst.summary_at(0) is not None)
+        assert lst.summary_at(0).id == "rag-1"
+
+
+async def test_fuzzy_search_ranks_as_you_type_and_escape_clears(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        lst = await loaded(pilot)
+        await pilot.press("slash", *"concur")
+        await settle(pilot, lambda: lst.total == 1)
+        assert lst.summary_at(0).id == "rag-2"
+        await pilot.press("backspace", *"ur expnses")  # a typo still finds it
+        await settle(pilot, lambda: lst.total >= 1 and lst.summary_at(0) is not None)
+        assert lst.summary_at(0).id == "rag-2"
+        await pilot.press("escape")
+        await settle(pilot, lambda: lst.total == 5)
+
+
+async def test_approve_records_verdict_releases_lease_and_moves_on(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_item(pilot, "fin-1")
+        assert queue.get("fin-1").claimed_by == "alice"
+        await pilot.press("a")
+        await settle(pilot, lambda: screen.item is not None and screen.item.id != "fin-1")
+        item = queue.get("fin-1")
+        assert (item.status, item.verdict, item.claimed_by) == ("decided", "approve", None)
+        d = item.decisions[-1]
+        assert d.reviewer == "alice" and d.duration_ms is not None and d.duration_ms >= 0
+        assert current(pilot) == "sup-1" and queue.get("sup-1").claimed_by == "alice"
+
+
+async def test_reject_with_reasons_and_comment(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "sup-1")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, RejectDialog))
+        await pilot.press("2", "5", "tab", *"promises a policy we do not have", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, ReviewScreen) and current(pilot) != "sup-1")
+        d = queue.get("sup-1").decisions[-1]
+        assert (d.verdict, d.reasons, d.comment) == (
+            "reject", ["unfaithful_to_context", "policy_violation"], "promises a policy we do not have")
+        assert queue.get("sup-1").claimed_by is None
+
+
+async def test_reject_needs_a_reason_and_escape_cancels(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "sup-1")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, RejectDialog))
+        await pilot.press("enter")
+        assert isinstance(app.screen, RejectDialog)  # refused: no reason picked
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, ReviewScreen))
+        assert queue.get("sup-1").status == "claimed"
+
+
+async def test_correct_shows_diff_then_records_correction(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "rag-1")
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
+        area = app.screen.query_one("TextArea")
+        area.text = "Employees accrue 25 days of leave per year."
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmCorrection))
+        assert "25" in screen_text(app) and "30" in screen_text(app)
+        await pilot.press("escape")  # back to editing keeps the text
+        await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
+        assert app.screen.query_one("TextArea").text == "Employees accrue 25 days of leave per year."
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmCorrection))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, ReviewScreen) and current(pilot) != "rag-1")
+        d = queue.get("rag-1").decisions[-1]
+        assert (d.verdict, d.correction) == ("correct", "Employees accrue 25 days of leave per year.")
+
+
+async def test_correct_in_external_editor(queue, tmp_path, monkeypatch):
+    script = tmp_path / "ed.py"
+    script.write_text("import sys\np = sys.argv[1]\nt = open(p).read()\nopen(p, 'w').write(t.replace('30', '28'))\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    monkeypatch.delenv("VISUAL", raising=False)
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "rag-2")
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmCorrection))
+        await pilot.press("enter")
+        await settle(pilot, lambda: queue.get("rag-2").status == "decided")
+        assert queue.get("rag-2").decisions[-1].correction == "Submit expenses in Concur within 28 days."
+
+
+async def test_diff_against_reference_toggles_inline_and_side(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_item(pilot, "fin-1")
+        assert screen.mode == "inline" and screen.query("DiffView")
+        assert "net sales" in screen_text(app)
+        await pilot.press("d")
+        assert screen.mode == "side" and screen.query("DiffView .side")
+        await pilot.press("d")
+        assert screen.mode == "output" and not screen.query("DiffView")
+
+
+async def test_skip_releases_and_next_prev_navigate(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "fin-1")
+        await pilot.press("s")
+        await settle(pilot, lambda: current(pilot) == "sup-1")
+        assert queue.get("fin-1").status == "pending"
+        await pilot.press("n")
+        await settle(pilot, lambda: current(pilot) == "rag-1")
+        await pilot.press("p")
+        await settle(pilot, lambda: current(pilot) == "sup-1")
+        assert queue.get("rag-1").status == "pending" and queue.get("sup-1").claimed_by == "alice"
+        await pilot.press("q")
+        await settle(pilot, lambda: isinstance(app.screen, QueueScreen) and queue.get("sup-1").status == "pending")
+
+
+async def test_undo_puts_the_item_back_and_focuses_it(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "fin-1")
+        await pilot.press("a")
+        await settle(pilot, lambda: current(pilot) == "sup-1")
+        await pilot.press("u")
+        await settle(pilot, lambda: current(pilot) == "fin-1" and app.screen.lease is not None)
+        item = queue.get("fin-1")
+        assert item.status == "claimed" and [d.verdict for d in item.decisions] == ["approve", "revert"]
+        assert queue.get("sup-1").status == "pending"  # released when we moved back
+
+
+async def test_end_of_queue_says_done(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "rag-2")
+        await pilot.press("a")
+        await settle(pilot, lambda: app.screen.item is None)
+        assert "Queue done" in screen_text(app)
+
+
+async def test_help_lists_every_key_with_its_id(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "fin-1")
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        ids = {r[2] for r in app.screen.rows}
+        assert {"review.approve", "review.reject", "review.correct", "review.edit", "review.skip",
+                "review.undo", "review.next", "review.prev", "review.back"} <= ids
+
+
+async def test_keys_can_be_remapped_by_id(queue):
+    app = make_app(lambda: queue, reviewer="alice", settings=Settings(), clock=clock,
+                   config={"keymap": {"review.approve": "y"}})
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "fin-1")
+        await pilot.press("y")
+        await settle(pilot, lambda: queue.get("fin-1").status == "decided")
+
+
+async def test_live_refresh_shows_items_from_another_process(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        lst = await loaded(pilot)
+        queue.enqueue(parse_item({"kind": "output", "id": "new-1", "output": "fresh", "priority": 0}))
+        await settle(pilot, lambda: lst.total == 6, tries=300)
+
+
+async def test_hostile_content_renders_inert(tmp_path):
+    evil = "\n".join(HOSTILE)
+    big_line = "A" * 200_000
+    many_lines = "\n".join(f"line {i}" for i in range(50_000))
+    extra = [parse_item({
+        "kind": "output", "id": "evil[bold]", "queue": "q[/]", "priority": 0, "tags": ["[red]t[/red]"],
+        "flags": [{"reason": "guardrail.[b]x", "detail": evil}],
+        "input": {"messages": [{"role": "user[/]", "content": evil}]},
+        "context": {"documents": [{"id": "[link=x]d", "title": evil, "text": evil}], "metadata": {"[/]": evil}},
+        "source": {"app": evil},
+        "output": evil + "\n" + big_line + "\n" + many_lines,
+        "reference": evil,
+    })]
+    q = make_queue(tmp_path, extra)
+    app = app_for(q)
+    async with app.run_test(size=SIZE) as pilot:
+        lst = await loaded(pilot)
+        assert any(lst.summary_at(i).id == "evil[bold]" for i in range(lst.total))
+        screen = await open_item(pilot, "evil[bold]")
+        text = screen_text(app)
+        for raw in ("\x1b", "\x07", "\u202e", "\x9b", "\x00"):
+            assert raw not in text
+        assert "\\x1b]0;pwned title\\x07" in text
+        assert "[@click=app.approve('x')]go[/]" in text  # literal, not an action
+        assert "the diff covers the first 20,000 characters" in text
+        await pilot.press("d")  # side by side
+        await pilot.press("d")  # output alone, cut for display
+        assert "more characters hidden" in screen_text(app)
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("escape")
+        await pilot.click("#output-text")  # clicking the text runs nothing
+        await settle(pilot)
+        assert q.get("evil[bold]").status == "claimed"
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, RejectDialog))
+        await pilot.press("1", "enter")
+        await settle(pilot, lambda: q.get("evil[bold]").status == "decided")
+        assert q.get("evil[bold]").item.output.startswith(evil)  # storage untouched
+
+
+async def test_database_error_shows_message_and_retry_recovers(tmp_path):
+    good = make_queue(tmp_path)
+    calls = []
+
+    def opener():
+        calls.append(1)
+        if len(calls) == 1:
+            raise StorageError("the queue database is locked by another process", hint="retry in a moment")
+        return good
+
+    app = make_app(opener, reviewer="alice", settings=Settings(), config={}, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, ErrorScreen))
+        assert "locked by another process" in screen_text(app)
+        await pilot.press("r")
+        lst = await loaded(pilot)
+        assert lst.total == 5
+
+
+async def test_command_palette_offers_review_actions(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_item(pilot, "fin-1")
+        titles = [c.title for c in app.get_system_commands(screen)]
+        assert {"Approve", "Reject", "Correct", "Skip", "Undo"} <= set(titles)

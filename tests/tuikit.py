@@ -1,0 +1,93 @@
+"""Helpers for driving the real app with Textual's Pilot on deterministic data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from reviewer.models import parse_item
+from reviewer.settings import QueueSettings, Settings
+from screens import make_app
+from screens.queue_list import QueueList
+from storage import SqlQueue
+
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+SIZE = (140, 40)
+
+
+def clock() -> datetime:
+    return NOW
+
+
+def items() -> list[Any]:
+    """A small, fixed queue: outputs with and without references, and one action."""
+    t = lambda minutes: (NOW - timedelta(minutes=minutes)).isoformat()  # noqa: E731
+    msgs = lambda q: {"messages": [{"role": "system", "content": "Be precise."},  # noqa: E731
+                                   {"role": "user", "content": q}]}
+    return [parse_item(d) for d in [
+        {"kind": "output", "id": "fin-1", "queue": "finchat", "priority": 0, "tags": ["eu", "numbers"],
+         "source": {"app": "finchat", "trace_id": "tr_1", "model": "gpt-4o", "provider": "openai",
+                    "latency_ms": 2140, "cost_usd": 0.0061},
+         "flags": [{"reason": "judge.numeric_faithfulness", "score": 0.22, "detail": "Revenue and EBIT swapped."}],
+         "input": msgs("Summarize Q3 for Nordhavn."),
+         "context": {"documents": [{"id": "q3.pdf#p4", "title": "Income statement",
+                                    "text": "Net sales: SEK 4,812m\nEBIT: SEK 611m"}]},
+         "output": "Nordhavn reported revenue of SEK 611m and EBIT of SEK 4,812m.",
+         "reference": "Nordhavn reported net sales of SEK 4,812m and EBIT of SEK 611m.",
+         "created_at": t(120)},
+        {"kind": "output", "id": "sup-1", "queue": "support", "priority": 1, "tags": ["refund"],
+         "flags": [{"reason": "judge.policy_grounding", "score": 0.18}],
+         "input": msgs("Can I return my headphones?"),
+         "output": "Absolutely! We offer a 90-day no-questions-asked refund.", "created_at": t(90)},
+        {"kind": "output", "id": "rag-1", "queue": "rag-qa", "priority": 2, "tags": ["hr"],
+         "flags": [{"reason": "user.thumbs_down"}], "input": msgs("How many leave days?"),
+         "output": "Employees accrue 30 days of leave per year.", "created_at": t(60)},
+        {"kind": "output", "id": "rag-2", "queue": "rag-qa", "priority": 2,
+         "flags": [{"reason": "sample.random"}], "input": msgs("Where do I file expenses?"),
+         "output": "Submit expenses in Concur within 30 days.", "created_at": t(30)},
+        {"kind": "action", "id": "act-1", "queue": "support-agent", "priority": 0, "risk": "high",
+         "action": {"tool": "issue_refund", "arguments": {"order_id": "55120", "amount": 1249.0},
+                    "rationale": "Customer wants a refund."},
+         "input": {"messages": [{"role": "user", "content": "refund me"}]},
+         "expires_at": (NOW + timedelta(minutes=12)).isoformat(), "created_at": t(5)},
+    ]]
+
+
+def make_queue(tmp_path: Path, extra: list[Any] | None = None) -> SqlQueue:
+    q = SqlQueue.open(f"sqlite:///{tmp_path / 'tui.db'}")
+    q.enqueue_many([*items(), *(extra or [])])
+    return q
+
+
+def app_for(queue: SqlQueue, **kw: Any):
+    settings = Settings(queues={"finchat": QueueSettings(guidelines="Quote figures exactly, with currency.")})
+    return make_app(lambda: queue, reviewer="alice", settings=settings, config={}, clock=clock, **kw)
+
+
+async def settle(pilot, until=None, tries: int = 200) -> None:
+    """Let workers finish and messages land (until `until()` holds, if given)."""
+    for _ in range(tries):
+        await pilot.pause(0.02)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if until is None or until():
+            return
+    raise AssertionError("the app did not settle")
+
+
+async def loaded(pilot) -> QueueList:
+    await settle(pilot, lambda: pilot.app.screen.query(QueueList) and
+                 pilot.app.screen.query_one(QueueList).total > 0)
+    return pilot.app.screen.query_one(QueueList)
+
+
+def screen_text(app) -> str:
+    """All text the current screen's Static widgets show."""
+    from textual.widgets import Static
+
+    out = []
+    for w in app.screen.query(Static):
+        r = w.render()
+        out.append(getattr(r, "plain", str(r)))
+    return "\n".join(out)
