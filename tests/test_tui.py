@@ -253,7 +253,7 @@ async def test_hostile_content_renders_inert(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         lst = await loaded(pilot)
         assert any(lst.summary_at(i).id == "evil[bold]" for i in range(lst.total))
-        screen = await open_item(pilot, "evil[bold]")
+        await open_item(pilot, "evil[bold]")
         text = screen_text(app)
         for raw in ("\x1b", "\x07", "\u202e", "\x9b", "\x00"):
             assert raw not in text
