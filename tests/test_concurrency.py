@@ -22,8 +22,14 @@ def test_parallel_claims_never_overlap(backend, request):
     q = SqlQueue.open(url)
     q.enqueue_many([output(i) for i in range(N_ITEMS)])
     ctx = mp.get_context("spawn")
-    with ctx.Pool(N_WORKERS) as pool:
-        results = pool.starmap(claim_and_decide, [(url, f"w{i}") for i in range(N_WORKERS)])
+    start, out = ctx.Barrier(N_WORKERS), ctx.Queue()
+    procs = [ctx.Process(target=claim_and_decide, args=(url, f"w{i}", start, out)) for i in range(N_WORKERS)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
     decided = [i for r in results for i in r]
     assert len(decided) == N_ITEMS and len(set(decided)) == N_ITEMS
     assert sum(1 for r in results if r) >= 2, "work should be shared between processes"

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from reviewer.models import DecisionIn
 from storage import SqlQueue
 
 
-def claim_and_decide(url: str, name: str) -> list[str]:
-    """Claim and approve until the queue is empty; return the ids this worker decided."""
+def claim_and_decide(url: str, name: str, start: Any, results: Any) -> None:
+    """After `start` (a barrier), claim and approve until the queue is empty; put the ids
+    this worker decided on `results`."""
     q = SqlQueue.open(url)
     done: list[str] = []
+    start.wait()
     try:
         while True:
             lease = q.claim_next(name)
             if lease is None:
-                return done
+                break
             q.decide(lease.item_id, DecisionIn(verdict="approve", reviewer=name), lease=lease)
             done.append(lease.item_id)
     finally:
         q.close()
+        results.put(done)
 
 
 def decide_forever(url: str) -> None:

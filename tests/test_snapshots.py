@@ -1,0 +1,78 @@
+"""SVG snapshots of the main screens at a fixed size on fixed data and a fixed clock.
+
+Update after an intended change with `pytest tests/test_snapshots.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tuikit import SIZE, app_for, loaded, make_queue, settle
+
+from screens.dialogs import ConfirmCorrection, CorrectScreen, HelpScreen, RejectDialog
+from screens.review_screen import ReviewScreen
+
+
+@pytest.fixture
+def app(tmp_path):
+    q = make_queue(tmp_path)
+    yield app_for(q)
+    q.close()
+
+
+def no_blink(app) -> None:
+    for w in app.screen.query("Input, TextArea"):
+        w.cursor_blink = False
+
+
+async def open_item(pilot, item_id: str) -> None:
+    lst = await loaded(pilot)
+    lst.cursor = next(i for i in range(lst.total) if lst.summary_at(i).id == item_id)
+    await pilot.press("enter")
+    await settle(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen) and pilot.app.screen.item is not None)
+
+
+def test_queue_screen(snap_compare, app):
+    async def ready(pilot):
+        await loaded(pilot)
+        no_blink(pilot.app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_review_screen_with_diff(snap_compare, app):
+    async def ready(pilot):
+        await open_item(pilot, "fin-1")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_reject_picker(snap_compare, app):
+    async def ready(pilot):
+        await open_item(pilot, "sup-1")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(pilot.app.screen, RejectDialog))
+        await pilot.press("2", "5")
+        no_blink(pilot.app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_correction_confirm(snap_compare, app):
+    async def ready(pilot):
+        await open_item(pilot, "rag-1")
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(pilot.app.screen, CorrectScreen))
+        pilot.app.screen.query_one("TextArea").text = "Employees accrue 25 days of paid leave per year."
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(pilot.app.screen, ConfirmCorrection))
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_help(snap_compare, app):
+    async def ready(pilot):
+        await open_item(pilot, "fin-1")
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
