@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
@@ -34,7 +35,9 @@ def new_id() -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    # defer_build: validators are built on first use, which keeps `import reviewer.models`
+    # (and so CLI and TUI start) fast.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 def _check_label(value: str) -> str:
@@ -58,7 +61,7 @@ class Flag(_Model):
 class Message(BaseModel):
     """One chat message. Extra provider keys are kept."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     role: str
     content: str | None = None
     name: str | None = None
@@ -75,7 +78,7 @@ class Input(_Model):
 class Document(BaseModel):
     """A retrieved document the model had as context."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     id: str
     title: str | None = None
     text: str
@@ -89,7 +92,7 @@ class Context(_Model):
 class Source(BaseModel):
     """Where the item came from. Free extra keys are kept."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     app: str | None = None
     trace_id: str | None = None
     span_id: str | None = None
@@ -169,14 +172,19 @@ class ActionItem(_ItemBase):
 
 
 Item = Annotated[OutputItem | ActionItem, Field(discriminator="kind")]
-ITEM_ADAPTER: TypeAdapter[OutputItem | ActionItem] = TypeAdapter(Item)
+
+
+@cache
+def item_adapter() -> TypeAdapter[OutputItem | ActionItem]:
+    """The validator for either kind of item (built on first use)."""
+    return TypeAdapter(Item)
 
 
 def parse_item(data: str | bytes | dict[str, Any]) -> OutputItem | ActionItem:
     """Validate one item from JSON text or a dict; raises pydantic.ValidationError."""
     if isinstance(data, str | bytes):
-        return ITEM_ADAPTER.validate_json(data)
-    return ITEM_ADAPTER.validate_python(data)
+        return item_adapter().validate_json(data)
+    return item_adapter().validate_python(data)
 
 
 class DecisionIn(_Model):

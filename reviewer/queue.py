@@ -46,10 +46,14 @@ class ReviewQueue(Protocol):
         after: str | None = None,
         order: str = "priority",
     ) -> list[ItemSummary]:
-        """Items matching `flt`, sorted by priority then age (or `order="age"`/`"deadline"`).
+        """Items matching `flt`, sorted by `order`: `priority` (then age), `age`, `recent`,
+        `deadline`, or `triage` (open actions by deadline first, then by priority).
 
         Page with `after` (the `cursor` of the last row seen: keyset pagination) or `offset`.
         """
+
+    def list_ids(self, flt: ItemFilter | None = None, *, order: str = "priority") -> list[str]:
+        """The ids of every item matching `flt`, in `order` (cheap: ids only)."""
 
     def count(self, flt: ItemFilter | None = None) -> int:
         """How many items match `flt`."""

@@ -49,10 +49,15 @@ class QueueScreen(Screen[None]):
 
     class Loaded(Message):
         def __init__(self, source: Source, total: int, first: list[ItemSummary], stats: dict[str, int],
-                     facets: dict[str, list[str]] | None, token: int, keep_cursor: bool) -> None:
+                     token: int, keep_cursor: bool) -> None:
             super().__init__()
             self.source, self.total, self.first = source, total, first
-            self.stats, self.facets, self.token, self.keep_cursor = stats, facets, token, keep_cursor
+            self.stats, self.token, self.keep_cursor = stats, token, keep_cursor
+
+    class Facets(Message):
+        def __init__(self, facets: dict[str, list[str]]) -> None:
+            super().__init__()
+            self.facets = facets
 
     class Changed(Message):
         pass
@@ -117,8 +122,11 @@ class QueueScreen(Screen[None]):
         source = FilterSource(q, flt, order="triage")
         total = source.count()
         first = source.fetch(0, PAGE)
-        facets = None if self.facets_loaded else q.facets()
-        self.post_message(self.Loaded(source, total, first, q.stats(), facets, token, keep_cursor))
+        self.post_message(self.Loaded(source, total, first, q.stats(), token, keep_cursor))
+        source.load_ids()  # from now on any page is one lookup
+        if not self.facets_loaded:
+            self.facets_loaded = True
+            self.post_message(self.Facets(q.facets()))
 
     def on_queue_screen_loaded(self, msg: Loaded) -> None:
         self.token = msg.token
@@ -127,11 +135,12 @@ class QueueScreen(Screen[None]):
                              "`reviewer ingest FILE` (or try `reviewer demo`).")
         lst.set_source(msg.source, msg.total, msg.first, keep_cursor=msg.keep_cursor)
         self.show_counts(msg.stats, msg.total)
-        if msg.facets is not None:
-            self.facets_loaded = True
-            for sel_id, key, label in (("#f-queue", "queues", "queue"), ("#f-flag", "flags", "flag"),
-                                       ("#f-tag", "tags", "tag")):
-                sel = self.query_one(sel_id, Select)
+
+    def on_queue_screen_facets(self, msg: Facets) -> None:
+        for sel_id, key, label in (("#f-queue", "queues", "queue"), ("#f-flag", "flags", "flag"),
+                                   ("#f-tag", "tags", "tag")):
+            sel = self.query_one(sel_id, Select)
+            with sel.prevent(Select.Changed):
                 sel.set_options([(Text(f"{label}: {safe_line(v, 40)}"), v) for v in msg.facets[key]])
 
     def show_counts(self, stats: dict[str, int], shown: int) -> None:
@@ -208,8 +217,7 @@ class QueueScreen(Screen[None]):
             return
         source = IdsSource(q, ids)
         first = source.fetch(0, PAGE)
-        self.post_message(self.Loaded(source, len(ids), first, q.stats(), None, q.change_token(),
-                                      keep_cursor))
+        self.post_message(self.Loaded(source, len(ids), first, q.stats(), q.change_token(), keep_cursor))
 
     # -- actions ------------------------------------------------------------------------
 

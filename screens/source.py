@@ -15,18 +15,36 @@ class Source(Protocol):
     def fetch(self, offset: int, limit: int) -> list[ItemSummary]: ...
 
 
+def fetch_ids(queue: ReviewQueue, ids: list[str]) -> list[ItemSummary]:
+    """Current rows for `ids`, in that order (ids that vanished are left out)."""
+    rows = {r.id: r for r in queue.list(ItemFilter(ids=ids), limit=len(ids) or 1)}
+    return [rows[i] for i in ids if i in rows]
+
+
 @dataclass
 class FilterSource:
-    """Rows of the queue matching a filter, in `order`, paged with OFFSET."""
+    """Rows of the queue matching a filter, in `order`.
+
+    Until `load_ids()` has run, pages come from OFFSET queries (fast near the top). After it,
+    the row order is a snapshot of ids, and any page is one `id IN (...)` lookup, so deep
+    scrolling stays instant at 100k rows. Rows show their current state; the snapshot is
+    refreshed when the queue changes.
+    """
 
     queue: ReviewQueue
     flt: ItemFilter
     order: str = "triage"
+    ids: list[str] | None = None
 
     def count(self) -> int:
-        return self.queue.count(self.flt)
+        return len(self.ids) if self.ids is not None else self.queue.count(self.flt)
+
+    def load_ids(self) -> None:
+        self.ids = self.queue.list_ids(self.flt, order=self.order)
 
     def fetch(self, offset: int, limit: int) -> list[ItemSummary]:
+        if self.ids is not None:
+            return fetch_ids(self.queue, self.ids[offset : offset + limit])
         return self.queue.list(self.flt, offset=offset, limit=limit, order=self.order)
 
 
@@ -41,6 +59,4 @@ class IdsSource:
         return len(self.ids)
 
     def fetch(self, offset: int, limit: int) -> list[ItemSummary]:
-        want = self.ids[offset : offset + limit]
-        rows = {r.id: r for r in self.queue.list(ItemFilter(ids=want), limit=len(want) or 1)}
-        return [rows[i] for i in want if i in rows]
+        return fetch_ids(self.queue, self.ids[offset : offset + limit])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
-HEAD = "0001"
+HEAD = "0002"
 SCRIPTS = Path(__file__).parent / "migrations"
 
 

@@ -84,17 +84,14 @@ ORDERS = {
     "priority": (items.c.priority, items.c.created_at, items.c.seq),
     "age": (items.c.created_at, items.c.seq),
     "recent": (items.c.updated_at.desc(), items.c.seq.desc()),
-    # Pending actions first, soonest deadline first; then everything by priority and age.
-    "triage": (
-        (items.c.status.in_(ACTIVE) & (items.c.kind == "action")).desc(),
-        items.c.expires_at.is_(None),
-        items.c.expires_at,
-        items.c.priority,
-        items.c.created_at,
-        items.c.seq,
-    ),
+    "deadline": (items.c.expires_at.is_(None), items.c.expires_at, items.c.priority,
+                 items.c.created_at, items.c.seq),
 }
 KEYSET = {"priority", "age"}
+# "triage": open actions first by deadline (few, so sorting them is cheap), then the rest
+# by priority and age (walks ix_items_priority, so the first page of 100k rows is instant).
+_OPEN_ACTION = (items.c.kind == "action") & items.c.status.in_(ACTIVE)
+TRIAGE = ((_OPEN_ACTION, "deadline"), (~_OPEN_ACTION, "priority"))
 
 
 class SqlQueue:
@@ -241,11 +238,15 @@ class SqlQueue:
         after: str | None = None,
         order: str = "priority",
     ) -> list[ItemSummary]:
-        if order not in ORDERS:
-            raise ValueError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
         cols = [items.c[f] for f in cv.SUMMARY_FIELDS]
-        q = select(*cols).where(*_where(flt)).order_by(*ORDERS[order]).limit(limit)
         with self._read() as conn:
+            if order == "triage":
+                if after is not None:
+                    raise ValueError("keyset paging works with order priority or age")
+                return [cv.summary(r) for r in self._triage(conn, cols, flt, offset, limit)]
+            if order not in ORDERS:
+                raise ValueError(f"unknown order {order!r}; use one of triage, {', '.join(ORDERS)}")
+            q = select(*cols).where(*_where(flt)).order_by(*ORDERS[order]).limit(limit)
             if after is not None:
                 if order not in KEYSET:
                     raise ValueError(f"keyset paging works with order {sorted(KEYSET)}")
@@ -257,6 +258,34 @@ class SqlQueue:
             elif offset:
                 q = q.offset(offset)
             return [cv.summary(r) for r in conn.execute(q)]
+
+    def _triage(self, conn: Connection, cols: list[Any], flt: ItemFilter | None, offset: int,
+                limit: int) -> list[Any]:
+        rows: list[Any] = []
+        for cond, order in TRIAGE:
+            if len(rows) >= limit:
+                break
+            base = select(*cols).where(*_where(flt), cond)
+            if offset:
+                n = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+                if offset >= n:
+                    offset -= n
+                    continue
+            q = base.order_by(*ORDERS[order]).offset(offset).limit(limit - len(rows))
+            rows.extend(conn.execute(q))
+            offset = 0
+        return rows
+
+    def list_ids(self, flt: ItemFilter | None = None, *, order: str = "priority") -> list[str]:
+        with self._read() as conn:
+            if order == "triage":
+                out: list[str] = []
+                for cond, o in TRIAGE:
+                    q = select(items.c.id).where(*_where(flt), cond).order_by(*ORDERS[o])
+                    out.extend(conn.execute(q).scalars())
+                return out
+            q = select(items.c.id).where(*_where(flt)).order_by(*ORDERS[order])
+            return list(conn.execute(q).scalars())
 
     def count(self, flt: ItemFilter | None = None) -> int:
         with self._read() as conn:

@@ -21,6 +21,8 @@ class ItemRow(SQLModel, table=True):
     __tablename__ = "items"
     __table_args__ = (
         Index("ix_items_order", "status", "priority", "created_at", "seq"),
+        Index("ix_items_priority", "priority", "created_at", "seq"),
+        Index("ix_items_kind", "kind", "status", "expires_at"),
         Index("ix_items_queue", "queue", "status"),
         Index("ix_items_expires", "expires_at"),
     )
