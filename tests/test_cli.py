@@ -197,7 +197,7 @@ def test_export_include_rejected(loaded, tmp_path):
 
 def test_db_upgrade(run):
     r = run("db", "upgrade")
-    assert r.exit_code == 0 and "schema at 0001" in r.output
+    assert r.exit_code == 0 and "schema at 0002" in r.output
 
 
 def test_bad_db_url_is_one_clear_line(run):
@@ -231,3 +231,29 @@ def test_version_and_help_are_fast_and_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "HEAVY []" in out
     assert "reviewer demo" in out
+
+
+def test_db_upgrade_migrates_an_old_schema(tmp_path):
+    """A database at revision 0001 gets the 0002 indexes when opened."""
+    import sqlite3
+
+    from storage import migrate
+    from storage.engine import make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrate.SCRIPTS))
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.commit()
+    assert migrate.current_revision(engine) == "0001"
+    r = CliRunner().invoke(cli, ["--db", url, "db", "upgrade"])
+    assert "schema at 0002 (was 0001)" in r.output
+    names = {row[0] for row in sqlite3.connect(tmp_path / "old.db").execute(
+        "SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {"ix_items_priority", "ix_items_kind"} <= names
