@@ -20,6 +20,11 @@ _LAZY = {
     "ReviewQueue": "reviewer.queue",
     "open_queue": "reviewer.config",
     "ReviewerError": "reviewer.errors",
+    "Gate": "reviewer.gate",
+    "GateDecision": "reviewer.gate",
+    "ActionRejected": "reviewer.gate",
+    "Policy": "reviewer.policy",
+    "load_policy": "reviewer.policy",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -433,6 +433,48 @@ def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ..
                f"sha256 {r.sha256[:12]}…; cursor {r.cursor_from}->{r.cursor_to}")
 
 
+# -- policy -----------------------------------------------------------------------------
+
+
+@cli.group()
+def policy() -> None:
+    """Approval policies: which tool calls are allowed, reviewed or denied."""
+
+
+@policy.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def policy_check(file: str) -> None:
+    """Validate a policy FILE and list its rules in the order they are tried."""
+    from .policy import load_policy
+
+    p = load_policy(file)
+    for i, r in enumerate(p.rules, 1):
+        extra = "".join(f" {k}={v}" for k, v in (("risk", r.risk), ("timeout_s", r.timeout_s)) if v)
+        when = " and ".join(c.text for c in r.when) or "always"
+        click.echo(f"{i}. {r.name}: {r.tool} when {when} -> {r.action}{extra}")
+    click.echo(f"ok: {len(p.rules)} rules; anything else -> review")
+
+
+@policy.command("test")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--tool", required=True, help="The tool name the agent calls.")
+@click.option("--arguments", "arguments_json", default="{}", metavar="JSON", help="The call's arguments.")
+def policy_test(file: str, tool: str, arguments_json: str) -> None:
+    """Show which rule of FILE fires for one call, and what it decides."""
+    from .policy import load_policy
+
+    try:
+        args = json.loads(arguments_json)
+    except json.JSONDecodeError as e:
+        raise click.BadParameter(f"not valid JSON: {e}", param_hint="--arguments") from None
+    if not isinstance(args, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--arguments")
+    v = load_policy(file).evaluate(tool, args)
+    rule = f"rule {v.rule!r}" if v.rule else "no rule matched (default)"
+    extra = "".join(f" {k}={val}" for k, val in (("risk", v.risk), ("timeout_s", v.timeout_s)) if val)
+    click.echo(f"{v.action}: {rule}{extra}")
+
+
 # -- db ---------------------------------------------------------------------------------
 
 

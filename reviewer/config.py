@@ -64,7 +64,13 @@ def reviewer_name() -> str:
 
 
 def open_queue(db: str | None = None) -> ReviewQueue:
-    """Open the configured local queue (imports the ORM on first use)."""
+    """Open the configured local queue (imports the ORM on first use).
+
+    Queues with `two_approvers = true` in `[queues.NAME]` need two distinct approvers for
+    critical actions; the queue itself enforces it.
+    """
     from storage import SqlQueue
 
-    return SqlQueue.open(resolve_db_url(db))
+    queues = load_config().get("queues", {})
+    two = [name for name, opts in queues.items() if isinstance(opts, dict) and opts.get("two_approvers")]
+    return SqlQueue.open(resolve_db_url(db), two_approvers=two)

@@ -12,7 +12,15 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 Kind = Literal["output", "action"]
 Risk = Literal["low", "medium", "high", "critical"]
@@ -169,6 +177,13 @@ class ActionItem(_ItemBase):
         if v is not None and v.tzinfo is None:
             v = v.replace(tzinfo=UTC)
         return v
+
+    @model_validator(mode="after")
+    def _timeout_approval(self) -> ActionItem:
+        if self.on_timeout == "approve" and self.risk in ("high", "critical"):
+            raise ValueError(f"on_timeout 'approve' is refused for {self.risk} risk; "
+                             "only low and medium risk actions may approve themselves on timeout")
+        return self
 
 
 Item = Annotated[OutputItem | ActionItem, Field(discriminator="kind")]

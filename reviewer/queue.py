@@ -89,6 +89,10 @@ class ReviewQueue(Protocol):
     def undo(self, item_id: str, reviewer: str) -> Decision:
         """Append a revert of the item's last decision and return the item to the queue."""
 
+    def expire(self, item_id: str, comment: str = "deadline passed") -> QueueItem:
+        """Expire one open action now (system reject, reason `timeout`); settled items are
+        returned unchanged."""
+
     def expire_overdue(self, now: datetime | None = None) -> list[str]:
         """Expire actions past their deadline (a reject by `system`, reason `timeout`)."""
 
@@ -107,7 +111,7 @@ class ReviewQueue(Protocol):
     def change_token(self) -> int:
         """A number that changes with every state change (cheap to read)."""
 
-    def wait_for_change(self, last: int | None, timeout_s: float) -> int:
+    def wait_for_change(self, last: int | None, timeout_s: float, *, poll_s: float = 0.01) -> int:
         """Block until the queue may have changed since token `last`, or timeout; cheap."""
 
     def close(self) -> None:

@@ -21,6 +21,8 @@ class QueueSettings(BaseModel):
     reasons: list[str] = Field(default_factory=lambda: list(DEFAULT_REASONS),
                                description="Reject reason labels offered by the picker.")
     guidelines: str | None = Field(default=None, description="Shown on the review screen.")
+    two_approvers: bool = Field(default=False,
+                                description="Critical actions need two distinct approvers.")
 
 
 class Settings(BaseModel):

@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -97,8 +97,11 @@ TRIAGE = ((_OPEN_ACTION, "deadline"), (~_OPEN_ACTION, "priority"))
 class SqlQueue:
     """A review queue in a SQL database. Thread-safe; one instance per process is enough."""
 
-    def __init__(self, engine: Engine, *, origin: str | None = None, migrate_schema: bool = True):
+    def __init__(self, engine: Engine, *, origin: str | None = None, migrate_schema: bool = True,
+                 two_approvers: Iterable[str] = ()):
+        """`two_approvers`: queues whose critical actions need two distinct approvers."""
         self.engine = engine
+        self.two_approvers = frozenset(two_approvers)
         self.sqlite = is_sqlite(engine)
         self.origin = origin or f"{socket.gethostname()}:{os.getpid()}"
         if migrate_schema:
@@ -375,6 +378,21 @@ class SqlQueue:
             self._record(conn, item_id, d, now, status="expired")
         return [i for i, _ in overdue]
 
+    def expire(self, item_id: str, comment: str = "deadline passed") -> QueueItem:
+        """Expire one open action now (reject by `system`, reason `timeout`), lease or not.
+
+        Used by the gate when its agent stops waiting. An item already settled is returned
+        as it is, so a decision that won the race is honoured.
+        """
+        now = utcnow()
+        with self._write() as conn:
+            row = self._locked_item(conn, item_id)
+            if row.status in ACTIVE:
+                d = DecisionIn(verdict="approve" if row.on_timeout == "approve" else "reject",
+                               reviewer="system", reasons=["timeout"], comment=comment)
+                self._record(conn, item_id, d, now, status="expired")
+        return self.get(item_id)
+
     def expire_overdue(self, now: datetime | None = None) -> list[str]:
         with self._write() as conn:
             return self._sweep(conn, now or utcnow())
@@ -489,7 +507,8 @@ class SqlQueue:
             values: dict[str, Any] = {"status": "pending", "verdict": None, "decided_at": None,
                                       "decided_by": None, "approvals": 0}
         else:
-            values = {"status": status, "verdict": d.verdict, "decided_at": n, "decided_by": d.reviewer}
+            values = {"status": status, "verdict": d.verdict, "decided_at": n, "decided_by": d.reviewer,
+                      "approvals": items.c.approvals + int(d.verdict in ("approve", "correct"))}
         values.update(claimed_by=None, lease_token=None, lease_expires_at=None, updated_at=n)
         conn.execute(update(items).where(items.c.id == item_id).values(**values))
         action = "undo" if reverts else ("expire" if status == "expired" else "decide")
@@ -528,12 +547,55 @@ class SqlQueue:
             if row.expires_at is not None and row.expires_at <= n:
                 self._sweep(conn, now)
                 expired = True
+            elif self._needs_second(row, item, decision):
+                result = self._first_approval(conn, row, decision, now)
             else:
-                result = self._record(conn, item_id, decision, now)
+                result = self._record(conn, item_id, self._with_first_edits(conn, row, decision), now)
         if expired:
             raise Expired(f"item {item_id} passed its deadline before the decision; it was rejected",
                           hint="the agent has been told no; it must ask again")
         return result
+
+    def _needs_second(self, row: Any, item: Any, d: DecisionIn) -> bool:
+        """True when this approval is the first of two a critical action needs."""
+        if not (isinstance(item, ActionItem) and item.risk == "critical" and row.queue in self.two_approvers
+                and d.verdict in ("approve", "correct")):
+            return False
+        return row.approvals == 0
+
+    def _round(self, conn: Connection, item_id: str) -> list[Decision]:
+        """Decisions since the last revert (the current review round)."""
+        rows = [cv.decision(r) for r in conn.execute(
+            select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.seq))]
+        last_revert = max((i for i, d in enumerate(rows) if d.verdict == "revert"), default=-1)
+        return rows[last_revert + 1 :]
+
+    def _first_approval(self, conn: Connection, row: Any, d: DecisionIn, now: datetime) -> Decision:
+        """Record the first of two approvals; the item goes back to pending for a second reviewer."""
+        if not self.sqlite:
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7263001)")
+        values = cv.decision_row(row.id, d, now, self.origin)
+        seq = conn.execute(insert(decisions).values(values).returning(decisions.c.seq)).scalar_one()
+        conn.execute(update(items).where(items.c.id == row.id).values(
+            status="pending", approvals=1, claimed_by=None, lease_token=None, lease_expires_at=None,
+            updated_at=cv.naive(now)))
+        self._audit(conn, [{"actor": d.reviewer, "action": "approve_1_of_2", "item_id": row.id,
+                            "detail": {"decision": d.id, "verdict": d.verdict}}], now)
+        return cv.decision(_Row({**values, "seq": seq}))
+
+    def _with_first_edits(self, conn: Connection, row: Any, d: DecisionIn) -> DecisionIn:
+        """The second approval of a two-approver action: refuse the same reviewer twice, and
+        carry the first approver's edited arguments when the second approves as is."""
+        if row.approvals < 1 or d.verdict == "reject":
+            return d
+        first = [x for x in self._round(conn, row.id) if x.verdict in ("approve", "correct")]
+        if any(x.reviewer == d.reviewer for x in first):
+            raise Conflict(f"{d.reviewer} already approved {row.id}; a critical action needs a "
+                           "second, different approver", hint="ask another reviewer to approve it")
+        edited = next((x.arguments for x in reversed(first) if x.arguments is not None), None)
+        if d.arguments is None and edited is not None:
+            return d.model_copy(update={"verdict": "correct", "arguments": edited})
+        return d
 
     def undo(self, item_id: str, reviewer: str) -> Decision:
         now = utcnow()

@@ -1,0 +1,320 @@
+"""The approval gate: an agent asks before a risky tool call and blocks until a human decides.
+
+    from reviewer import Gate
+    gate = Gate()                          # the same queue `reviewer` uses (REVIEWER_DB / config)
+    d = gate.request("issue_refund", {"order_id": "55120", "amount": 1249.0}, risk="high", timeout_s=900)
+    if d.approved:
+        issue_refund(**d.arguments)        # a reviewer's edits are in d.arguments
+    else:
+        tell_the_model(d.feedback)
+
+It fails closed: a deadline, an unreachable, locked or corrupt queue, or any internal error
+gives `approved=False` with the cause in `feedback` and `error`. Two clocks: `timeout_s` is
+the item's deadline (how long reviewers have), `wait_s` how long this call blocks (default:
+until the deadline). When the agent stops waiting, its item is expired so no one approves a
+call that will never run.
+
+Importing this module loads pydantic and the policy code only; the ORM loads on first use of
+the local queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+from .policy import Policy, Verdict, load_policy
+
+if TYPE_CHECKING:
+    from .models import ActionItem, Decision, QueueItem
+    from .queue import ReviewQueue
+
+F = TypeVar("F", bound=Callable[..., Any])
+RISK_PRIORITY = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+RISK_ORDER = ("low", "medium", "high", "critical")
+DEFAULT_TIMEOUT_S = 900.0
+
+
+class GateDecision(BaseModel):
+    """What the agent gets back."""
+
+    approved: bool
+    verdict: Literal["approve", "reject", "correct"]
+    arguments: dict[str, Any] = Field(description="the arguments to call with (a reviewer's edits)")
+    feedback: str = Field(description="the outcome phrased for a model")
+    reviewer: str | None = None
+    decided_by_policy: str | None = Field(default=None, description="the policy rule, if no human decided")
+    item_id: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    comment: str | None = None
+    error: str | None = Field(default=None, description="why the gate failed closed, if it did")
+
+
+class ActionRejected(Exception):
+    """Raised by `Gate.guard` when a call is not approved; carries the decision."""
+
+    def __init__(self, decision: GateDecision) -> None:
+        super().__init__(decision.feedback)
+        self.decision = decision
+
+
+def _args_text(arguments: dict[str, Any]) -> str:
+    text = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 500 else text[:500] + "…"
+
+
+class Gate:
+    """Ask a human before running a tool. Thread-safe; share one per process."""
+
+    def __init__(
+        self,
+        db: str | None = None,
+        *,
+        queue: ReviewQueue | None = None,
+        policy: str | Path | Policy | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        agent: str = "agent",
+        poll_s: float = 0.01,
+        grace_s: float = 5.0,
+    ) -> None:
+        if url is not None:
+            from .errors import ReviewerError
+
+            raise ReviewerError("the remote gateway is not available yet in this version",
+                                hint="use a local queue: Gate() or Gate(db=...)")
+        self._db = db
+        self._queue = queue
+        self._policy_arg = policy
+        self._policy: Policy | None = None
+        self.agent = agent
+        self.poll_s = poll_s
+        self.grace_s = grace_s
+
+    # -- configuration ------------------------------------------------------------------
+
+    @property
+    def queue(self) -> ReviewQueue:
+        if self._queue is None:
+            from .config import open_queue
+
+            self._queue = open_queue(self._db)
+        return self._queue
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            p = self._policy_arg
+            if p is None:
+                import os
+
+                from .config import load_config
+
+                p = os.environ.get("REVIEWER_POLICY") or load_config().get("policy")
+            self._policy = p if isinstance(p, Policy) else load_policy(p) if p else Policy()
+        return self._policy
+
+    # -- requests -----------------------------------------------------------------------
+
+    def request(
+        self,
+        tool: str,
+        arguments: dict[str, Any] | None = None,
+        *,
+        risk: str | None = None,
+        timeout_s: float | None = None,
+        wait_s: float | None = None,
+        rationale: str | None = None,
+        context: dict[str, Any] | None = None,
+        messages: list[dict[str, Any]] | None = None,
+        preview: dict[str, Any] | None = None,
+        queue: str = "default",
+        trace_id: str | None = None,
+    ) -> GateDecision:
+        """Ask for approval and block until a decision, the deadline, or `wait_s`.
+
+        The work runs in a helper thread, so even a queue that hangs (a lock held for
+        minutes, a dead network filesystem) cannot hold the agent past its wait plus
+        `grace_s`: it then gets a rejection, and the helper expires the item once it can.
+        """
+        arguments = dict(arguments or {})
+        box: dict[str, Any] = {}
+        abandoned = threading.Event()
+
+        def run() -> None:
+            try:
+                box["d"] = self._request(tool, arguments, risk, timeout_s, wait_s, rationale, context,
+                                         messages, preview, queue, trace_id, abandoned)
+            except Exception as e:  # fail closed, whatever went wrong
+                box["d"] = self._closed(tool, arguments, f"{type(e).__name__}: {e}")
+
+        helper = threading.Thread(target=run, name=f"gate:{tool}", daemon=True)
+        helper.start()
+        limit = wait_s if wait_s is not None else (timeout_s or DEFAULT_TIMEOUT_S)
+        helper.join(limit + self.grace_s)
+        if helper.is_alive():
+            abandoned.set()
+            return self._closed(tool, arguments, f"the queue did not answer within {limit + self.grace_s:.0f} s "
+                                "(locked or unreachable?)")
+        return box["d"]
+
+    async def arequest(self, tool: str, arguments: dict[str, Any] | None = None, **kw: Any) -> GateDecision:
+        """`request` for asyncio code; the wait runs in a thread and never blocks the loop."""
+        return await asyncio.to_thread(self.request, tool, arguments, **kw)
+
+    def _request(self, tool: str, arguments: dict[str, Any], risk: str | None, timeout_s: float | None,
+                 wait_s: float | None, rationale: str | None, context: dict[str, Any] | None,
+                 messages: list[dict[str, Any]] | None, preview: dict[str, Any] | None, queue: str,
+                 trace_id: str | None, abandoned: threading.Event) -> GateDecision:
+        from .models import DecisionIn, new_id, parse_item
+
+        verdict = self.policy.evaluate(tool, arguments)
+        risk = _max_risk(risk, verdict.risk)
+        timeout = timeout_s or verdict.timeout_s or DEFAULT_TIMEOUT_S
+        data: dict[str, Any] = {
+            "kind": "action", "id": f"gate-{new_id()}", "queue": queue, "risk": risk,
+            "priority": RISK_PRIORITY[risk], "timeout_s": timeout,
+            "action": {"tool": tool, "arguments": arguments, "rationale": rationale, "preview": preview},
+            "source": {"app": self.agent, "trace_id": trace_id},
+            "input": {"messages": messages or []},
+            "context": {"metadata": context or {}},
+        }
+        if verdict.on_timeout:
+            data["on_timeout"] = verdict.on_timeout
+        item: ActionItem = parse_item(data)  # type: ignore[assignment]
+        q = self.queue
+        q.enqueue(item, actor=self.agent)
+        assert item.id is not None
+        if verdict.action != "review":
+            by = f"policy:{verdict.rule}"
+            q.decide(item.id, DecisionIn(verdict="approve" if verdict.action == "allow" else "reject",
+                                         reviewer=by, reasons=["policy"], comment=f"policy rule {verdict.rule!r}"))
+            return self._from_item(q.get(item.id), tool, arguments, verdict)
+        return self._wait(item.id, tool, arguments, timeout, wait_s, abandoned)
+
+    def _wait(self, item_id: str, tool: str, arguments: dict[str, Any], timeout: float,
+              wait_s: float | None, abandoned: threading.Event) -> GateDecision:
+        q = self.queue
+        stop = time.monotonic() + min(timeout, wait_s if wait_s is not None else timeout)
+        token = q.change_token()
+        while True:
+            current = q.get(item_id)
+            if current.status in ("decided", "expired"):
+                return self._from_item(current, tool, arguments, None)
+            left = stop - time.monotonic()
+            if left <= 0 or abandoned.is_set():
+                break
+            token = q.wait_for_change(token, min(left, 1.0), poll_s=self.poll_s)  # type: ignore[call-arg]
+        gave_up = abandoned.is_set() or (wait_s is not None and wait_s < timeout)
+        why = "the agent stopped waiting" if gave_up else "deadline passed"
+        return self._from_item(q.expire(item_id, why), tool, arguments, None)
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def _from_item(self, item: QueueItem, tool: str, arguments: dict[str, Any],
+                   verdict: Verdict | None) -> GateDecision:
+        d = _final(item)
+        if d is None:
+            return self._closed(tool, arguments, f"item {item.id} is {item.status} without a decision")
+        policy = d.reviewer.removeprefix("policy:") if d.reviewer.startswith("policy:") else None
+        approved = d.verdict in ("approve", "correct")
+        args = d.arguments if d.verdict == "correct" and d.arguments is not None else arguments
+        if d.reviewer == "system":
+            feedback = (f"No reviewer approved the call {tool}({_args_text(arguments)}) in time "
+                        f"({d.comment or 'timeout'}); it was not run. Do not retry it unchanged; "
+                        f"tell the user it needs human approval.")
+        elif policy is not None:
+            feedback = (f"Policy rule {policy!r} {'allows' if approved else 'forbids'} the call {tool}. "
+                        + ("" if approved else "Do not retry it; choose another approach or ask the user."))
+        elif not approved:
+            feedback = f"A human reviewer ({d.reviewer}) rejected the call {tool}({_args_text(arguments)})."
+            if d.reasons:
+                feedback += f" Reasons: {', '.join(d.reasons)}."
+            if d.comment:
+                feedback += f" Reviewer's comment: {d.comment}"
+            feedback += " Do not retry the same call; adjust your approach or explain to the user."
+        elif d.verdict == "correct":
+            feedback = (f"Approved by {d.reviewer} with edited arguments: {_args_text(args)}. "
+                        "Use exactly these arguments.")
+        else:
+            feedback = f"Approved by {d.reviewer}."
+        if d.comment and approved and policy is None and d.reviewer != "system":
+            feedback += f" Reviewer's comment: {d.comment}"
+        return GateDecision(approved=approved, verdict=d.verdict, arguments=args, feedback=feedback,
+                            reviewer=d.reviewer, decided_by_policy=policy, item_id=item.id,
+                            reasons=d.reasons, comment=d.comment)
+
+    @staticmethod
+    def _closed(tool: str, arguments: dict[str, Any], cause: str) -> GateDecision:
+        return GateDecision(
+            approved=False, verdict="reject", arguments=arguments, error=cause,
+            feedback=(f"The approval gate could not get a decision for {tool} ({cause}), so the "
+                      "call was not run. Do not retry it unchanged; tell the user approval failed."),
+        )
+
+    # -- decorator ----------------------------------------------------------------------
+
+    def guard(self, tool: str | None = None, **options: Any) -> Callable[[F], F]:
+        """Gate every call of a function; it runs with the approved (maybe edited) arguments.
+
+        Raises `ActionRejected` (with `.decision.feedback`) when the call is not approved.
+        Works on plain and async functions. Arguments are bound by name, so a reviewer edits
+        them as a JSON object.
+        """
+
+        def wrap(fn: F) -> F:
+            name = tool or fn.__name__
+            sig = inspect.signature(fn)
+
+            def gated_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+                bound = sig.bind(*args, **kwargs)
+                bound.apply_defaults()
+                return dict(bound.arguments)
+
+            if inspect.iscoroutinefunction(fn):
+                @functools.wraps(fn)
+                async def agated(*args: Any, **kwargs: Any) -> Any:
+                    d = await self.arequest(name, gated_args(args, kwargs), **options)
+                    if not d.approved:
+                        raise ActionRejected(d)
+                    return await fn(**d.arguments)
+
+                return agated  # type: ignore[return-value]
+
+            @functools.wraps(fn)
+            def gated(*args: Any, **kwargs: Any) -> Any:
+                d = self.request(name, gated_args(args, kwargs), **options)
+                if not d.approved:
+                    raise ActionRejected(d)
+                return fn(**d.arguments)
+
+            return gated  # type: ignore[return-value]
+
+        return wrap
+
+
+def _max_risk(a: str | None, b: str | None) -> str:
+    given = [r for r in (a, b) if r]
+    if not given:
+        return "high"
+    for r in given:
+        if r not in RISK_ORDER:
+            raise ValueError(f"risk must be one of {', '.join(RISK_ORDER)}, got {r!r}")
+    return max(given, key=RISK_ORDER.index)
+
+
+def _final(item: QueueItem) -> Decision | None:
+    """The decision that settled the item: the last one, if it is not a revert."""
+    if item.status not in ("decided", "expired") or not item.decisions:
+        return None
+    last = item.decisions[-1]
+    return None if last.verdict == "revert" else last
