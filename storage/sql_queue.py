@@ -345,12 +345,30 @@ class SqlQueue:
             return conn.execute(select(func.max(audit.c.seq))).scalar() or 0
 
     def wait_for_change(self, last: int | None, timeout_s: float, *, poll_s: float = 0.01) -> int:
+        """Poll cheaply until the change token moves. On SQLite the poll is `PRAGMA
+        data_version` on one held connection (microseconds; it moves when another connection
+        commits), and the token is read only then."""
         deadline = time.monotonic() + timeout_s
-        while True:
-            token = self.change_token()
-            if last is None or token != last or time.monotonic() >= deadline:
-                return token
-            time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+        token = self.change_token()
+        if last is None or token != last:
+            return token
+        with self._errors():
+            raw = self.engine.raw_connection() if self.sqlite else None
+            try:
+                version = _data_version(raw)
+                while time.monotonic() < deadline:
+                    time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+                    now_version = _data_version(raw)
+                    if raw is not None and now_version == version:
+                        continue
+                    version = now_version
+                    token = self.change_token()
+                    if token != last:
+                        return token
+                return self.change_token()
+            finally:
+                if raw is not None:
+                    raw.close()
 
     # -- leases -------------------------------------------------------------------------
 
@@ -627,6 +645,18 @@ class SqlQueue:
             ).rowcount
             if not done:
                 conn.execute(insert(cursors).values(name=name, position=position, updated_at=now))
+
+
+def _data_version(raw: Any) -> int | None:
+    """SQLite's data_version on a held connection; None (always "maybe changed") elsewhere."""
+    if raw is None:
+        return None
+    cur = raw.cursor()
+    try:
+        cur.execute("PRAGMA data_version")
+        return cur.fetchone()[0]
+    finally:
+        cur.close()
 
 
 class _Row:
