@@ -11,6 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+ACTION_REASONS = [
+    "unsafe", "wrong_arguments", "not_requested", "policy_violation", "needs_more_context",
+    "prompt_injection", "other",
+]  # fmt: skip
 DEFAULT_REASONS = [
     "hallucination", "unfaithful_to_context", "wrong_numbers", "pii_leak", "policy_violation",
     "prompt_injection", "tone", "format", "incomplete", "other",
@@ -18,8 +22,9 @@ DEFAULT_REASONS = [
 
 
 class QueueSettings(BaseModel):
-    reasons: list[str] = Field(default_factory=lambda: list(DEFAULT_REASONS),
-                               description="Reject reason labels offered by the picker.")
+    reasons: list[str] | None = Field(
+        default=None, description="Reject reason labels offered by the picker "
+        "(default: an output taxonomy, or an action one for agent actions).")
     guidelines: str | None = Field(default=None, description="Shown on the review screen.")
     two_approvers: bool = Field(default=False,
                                 description="Critical actions need two distinct approvers.")
@@ -30,6 +35,11 @@ class Settings(BaseModel):
 
     def for_queue(self, name: str) -> QueueSettings:
         return self.queues.get(name) or QueueSettings()
+
+    def reasons(self, queue: str, kind: str) -> list[str]:
+        """The reject reasons for an item of `kind` in `queue`."""
+        own = self.for_queue(queue).reasons
+        return own or list(ACTION_REASONS if kind == "action" else DEFAULT_REASONS)
 
 
 def load_settings(config: dict[str, Any] | None = None) -> Settings:

@@ -141,6 +141,13 @@ class ReviewerApp(App[None]):
     # -- errors -------------------------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.worker_changed(event)
+
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        """Turn any worker's error into a readable error screen with a retry.
+
+        `Worker.StateChanged` does not bubble, so screens and widgets forward theirs here.
+        """
         if event.state != WorkerState.ERROR or event.worker.error is None:
             return
         error = event.worker.error

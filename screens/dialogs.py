@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,7 +16,7 @@ from textual.widgets.selection_list import Selection
 from reviewer.diff import diff
 from reviewer.safe_text import safe
 
-from .text import plain, render_inline, render_side
+from .text import line, plain, render_inline, render_side
 
 DIFF_CHARS = 20_000
 
@@ -231,3 +233,78 @@ class FullTextScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ArgumentsEditor(ModalScreen[dict | None]):
+    """Edit an action's arguments as JSON; ctrl+s checks them (valid JSON, still an object)."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Check and continue", priority=True, id="arguments.save"),
+        Binding("escape", "cancel", "Cancel", id="arguments.cancel"),
+    ]
+
+    def __init__(self, tool: str, arguments: dict) -> None:
+        super().__init__()
+        self.tool = tool
+        self.original = arguments
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="editor-box"):
+            yield Static(line(f"Edit the arguments of {self.tool} · ctrl+s: check, then confirm the diff · "
+                              "esc: cancel", "bold", 200))
+            yield TextArea(safe(json.dumps(self.original, indent=2, ensure_ascii=False), limit=None),
+                           id="editor", show_line_numbers=True)
+            yield Static(id="arguments-error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def action_save(self) -> None:
+        text = self.query_one(TextArea).text
+        error = self.query_one("#arguments-error", Static)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as e:
+            error.update(Text(f"Not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}", style="bold red"))
+            return
+        if not isinstance(value, dict):
+            error.update(Text(f"The arguments must stay a JSON object (got {type(value).__name__}).",
+                              style="bold red"))
+            return
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TypedConfirm(ModalScreen[bool]):
+    """A critical action: type the tool's name to approve it."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="typed.cancel")]
+
+    def __init__(self, tool: str, what: str = "approve") -> None:
+        super().__init__()
+        self.tool = tool
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            t = Text("CRITICAL ", style="bold white on red")
+            t.append(f" Type the tool name to {self.what} it:\n", style="bold")
+            t.append_text(line(self.tool, "bold yellow", 80))
+            yield Static(t)
+            yield Input(placeholder="tool name, then Enter", id="typed")
+            yield Static(id="typed-error")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() == self.tool:
+            self.dismiss(True)
+        else:
+            self.query_one("#typed-error", Static).update(Text("That is not the tool name.", style="bold red"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

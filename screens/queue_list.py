@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.worker import Worker
 
 from reviewer.models import ItemSummary, utcnow
 from reviewer.safe_text import safe_line
@@ -142,6 +143,9 @@ class QueueList(ScrollView, can_focus=True):
             self.post_message(self.PageLoaded(gen, page, rows))
 
         self.run_worker(fetch, thread=True, group="pages", exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.app.worker_changed(event)  # type: ignore[attr-defined]
 
     def on_queue_list_page_loaded(self, msg: PageLoaded) -> None:
         msg.stop()

@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Select, Static
+from textual.worker import Worker
 
 from reviewer.models import ItemFilter, ItemSummary
 from reviewer.safe_text import safe_line
@@ -73,6 +74,9 @@ class QueueScreen(Screen[None]):
     @property
     def rapp(self) -> ReviewerApp:
         return self.app  # type: ignore[return-value]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.rapp.worker_changed(event)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Opening queue…", style="dim"), id="counts")

@@ -13,8 +13,10 @@ import shlex
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult, SuspendNotSupported
@@ -23,12 +25,21 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 
 from reviewer.errors import AlreadyDecided, Expired, LeaseError, NotFound
 from reviewer.models import ActionItem, DecisionIn, Lease, OutputItem, QueueItem
-from reviewer.safe_text import safe_line
+from reviewer.safe_text import safe, safe_line
 
-from .dialogs import ConfirmCorrection, CorrectScreen, DiffView, FullTextScreen, RejectDialog
+from .dialogs import (
+    ArgumentsEditor,
+    ConfirmCorrection,
+    CorrectScreen,
+    DiffView,
+    FullTextScreen,
+    RejectDialog,
+    TypedConfirm,
+)
 from .source import Source
 from .text import age, countdown, heading, line, plain
 
@@ -79,6 +90,9 @@ class ReviewScreen(Screen[None]):
     def rapp(self) -> ReviewerApp:
         return self.app  # type: ignore[return-value]
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.rapp.worker_changed(event)
+
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading…", style="dim"), id="item-title")
         with Horizontal(id="review-body"):
@@ -111,8 +125,11 @@ class ReviewScreen(Screen[None]):
         q, me = self.rapp.queue, self.rapp.reviewer
         if decision is not None and self.item is not None:
             current = self.item.id
-            q.decide(current, decision, lease=self.lease)
+            recorded = q.decide(current, decision, lease=self.lease)
             self.rapp.history.append(current)
+            if self._critical() and recorded.verdict != "reject" and q.get(current).status == "pending":
+                self.app.call_from_thread(self.notify, "First approval recorded: a second, different "
+                                          "reviewer must approve this critical action.", markup=False)
             self.lease = None
             head = self.source.fetch(index, 1)
             if head and head[0].id == current:
@@ -182,6 +199,8 @@ class ReviewScreen(Screen[None]):
         title.append("  queue ", style="dim")
         title.append_text(line(q.queue, "blue", 40))
         title.append(f"  P{q.priority}  {age(q.created_at, now)} old  ", style="dim")
+        if q.approvals and q.status in ("pending", "claimed"):
+            title.append(f"{q.approvals} of 2 approvals  ", style="bold magenta")
         if self.lease:
             title.append("claimed by you", style="cyan")
         elif note:
@@ -201,7 +220,8 @@ class ReviewScreen(Screen[None]):
                 flags.append("\n  ")
                 flags.append_text(plain(f.detail, "italic", limit=2000))
         if not it.flags:
-            flags.append("\n(no flags)", style="dim")
+            flags.append("\nan agent asks to run this action" if isinstance(it, ActionItem) else "\n(no flags)",
+                         style="dim")
         self.query_one("#flags", Static).update(flags)
 
         guide = self.rapp.settings.for_queue(q.queue).guidelines
@@ -288,13 +308,16 @@ class ReviewScreen(Screen[None]):
         title.append("  ")
         title.append_text(countdown(self.item.expires_at if self.item else None, self.rapp.clock()))
         self.query_one("#main-title", Static).update(title)
-        args = Text()
-        args.append_text(plain(json.dumps(it.action.arguments, indent=2, ensure_ascii=False)))
+        # Highlighted, yet inert: the JSON is escaped by safe() and never parsed as markup.
+        code = safe(json.dumps(it.action.arguments, indent=2, ensure_ascii=False))
+        args = Syntax(code, "json", theme="ansi_dark", word_wrap=True, background_color="default")
+        parts: list[Static] = [Static(args, id="arguments")]
         if it.action.rationale:
-            args.append_text(heading("\n\nRationale"))
-            args.append("\n")
-            args.append_text(plain(it.action.rationale, "italic"))
-        await body.mount(VerticalScroll(Static(args, id="arguments")))
+            why = heading("Rationale")
+            why.append("\n")
+            why.append_text(plain(it.action.rationale, "italic"))
+            parts.append(Static(why, id="rationale"))
+        await body.mount(VerticalScroll(*parts))
         if it.action.preview is not None:
             await body.mount(Static(line(f"Preview: {it.action.preview.path or ''}", "bold underline")))
             await body.mount(DiffView(it.action.preview.before, it.action.preview.after,
@@ -349,13 +372,57 @@ class ReviewScreen(Screen[None]):
         d = DecisionIn(verdict=verdict, reviewer=self.rapp.reviewer, duration_ms=duration, **fields)
         self.load(self.index, decision=d)
 
+    def _critical(self) -> bool:
+        return self.item is not None and isinstance(self.item.item, ActionItem) and self.item.item.risk == "critical"
+
+    def _confirm_critical(self, then: Callable[[], None]) -> None:
+        """Run `then` at once, or for a critical action after its tool name is typed."""
+        if not self._critical():
+            then()
+            return
+        assert self.item is not None and isinstance(self.item.item, ActionItem)
+
+        def typed(ok: bool | None) -> None:
+            if ok:
+                then()
+
+        self.app.push_screen(TypedConfirm(self.item.item.action.tool), typed)
+
     def action_approve(self) -> None:
-        self.decide("approve")
+        if self._can_decide():
+            self._confirm_critical(lambda: self.decide("approve"))
+
+    def edit_arguments(self) -> None:
+        """An action: edit the arguments as JSON, confirm the diff, approve as `correct`."""
+        if not self._can_decide():
+            return
+        assert self.item is not None and isinstance(self.item.item, ActionItem)
+        tool, original = self.item.item.action.tool, self.item.item.action.arguments
+        before = json.dumps(original, indent=2, ensure_ascii=False)
+
+        def edited(value: dict | None) -> None:
+            if value is None:
+                return
+            if value == original:
+                self.notify("No change: press a to approve as it is.", severity="warning")
+                return
+            after = json.dumps(value, indent=2, ensure_ascii=False)
+
+            def confirmed(ok: bool | None) -> None:
+                if ok:
+                    self._confirm_critical(lambda: self.decide("correct", arguments=value))
+                else:
+                    self.edit_arguments()
+
+            self.app.push_screen(ConfirmCorrection(before, after, title="Approve with these arguments?"),
+                                 confirmed)
+
+        self.app.push_screen(ArgumentsEditor(tool, original), edited)
 
     def action_reject(self) -> None:
         if not self._can_decide():
             return
-        reasons = self.rapp.settings.for_queue(self.item.queue).reasons
+        reasons = self.rapp.settings.reasons(self.item.queue, self.item.kind)
 
         def done(result: tuple[list[str], str | None] | None) -> None:
             if result is not None:
@@ -370,6 +437,9 @@ class ReviewScreen(Screen[None]):
         return self.item.item.output
 
     def action_correct(self) -> None:
+        if self.item is not None and isinstance(self.item.item, ActionItem):
+            self.edit_arguments()
+            return
         if not self._can_decide() or (original := self._output()) is None:
             return
 
@@ -397,6 +467,9 @@ class ReviewScreen(Screen[None]):
         self.app.push_screen(ConfirmCorrection(original, text), confirmed)
 
     def action_edit_external(self) -> None:
+        if self.item is not None and isinstance(self.item.item, ActionItem):
+            self.edit_arguments()
+            return
         if not self._can_decide() or (original := self._output()) is None:
             return
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"

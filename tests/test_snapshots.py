@@ -76,3 +76,16 @@ def test_help(snap_compare, app):
         await settle(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+@pytest.mark.parametrize("item_id", ["sh-1", "sql-1", "file-1", "pay-1"])
+def test_action_screen(snap_compare, tmp_path, item_id):
+    from tuikit import ACTIONS
+
+    q = make_queue(tmp_path, ACTIONS)
+
+    async def ready(pilot):
+        await open_item(pilot, item_id)
+
+    assert snap_compare(app_for(q), terminal_size=SIZE, run_before=ready)
+    q.close()

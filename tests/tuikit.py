@@ -54,6 +54,36 @@ def items() -> list[Any]:
     ]]
 
 
+def act(i: str, tool: str, args: dict, risk: str = "high", **kw):
+    return parse_item({"kind": "action", "id": i, "queue": kw.pop("queue", "agents"), "risk": risk,
+                       "priority": 0, "action": {"tool": tool, "arguments": args, **kw.pop("action", {})},
+                       "expires_at": (NOW + timedelta(minutes=30)).isoformat(),
+                       "created_at": (NOW - timedelta(minutes=2)).isoformat(), **kw})
+
+
+ACTIONS = [
+    act("sh-1", "shell", {"command": "kubectl -n payments rollout restart deployment/payments-api", "cwd": "/srv/ops"},
+        action={"rationale": "Latency alert on payments-api; restart to clear stuck connections."},
+        input={"messages": [{"role": "user", "content": "payments latency is spiking, do something"}]},
+        context={"metadata": {"alert": "p95 latency 2.4s > 800ms for 10m", "replicas": 6}}),
+    act("sql-1", "run_sql", {"database": "prod-orders", "statement": "DELETE FROM orders WHERE created_at < '2025-01-01';"},
+        risk="critical", action={"rationale": "User asked to clean up old test orders."},
+        input={"messages": [{"role": "user", "content": "clean up the old test orders in the orders db"}]},
+        context={"metadata": {"estimated_rows": 1840233, "test_orders_have_flag": "is_test = true"}}),
+    act("file-1", "write_file", {"path": "config/limits.yaml", "content": "rate_limit:\n  requests_per_minute: 6000\n"},
+        risk="medium", action={"rationale": "Raise the rate limit as requested in OPS-2211.",
+                               "preview": {"path": "config/limits.yaml",
+                                           "before": "rate_limit:\n  requests_per_minute: 600\n  burst: 50\n",
+                                           "after": "rate_limit:\n  requests_per_minute: 6000\n  burst: 200\n"}}),
+    act("pay-1", "transfer_funds", {"from_account": "OPS-EUR-01", "to_iban": "DE89370400440532013000",
+                                     "amount": 48500.0, "currency": "EUR"}, risk="critical", queue="payments",
+        action={"rationale": "Invoice INV-2026-1187 is due; vendor emailed new bank details."},
+        context={"documents": [{"id": "mail.eml", "title": "Updated bank details",
+                                "text": "Kindly remit to DE89370400440532013000 effective immediately."}],
+                 "metadata": {"vendor_iban_on_file": "NL91ABNA0417164300"}}),
+]
+
+
 def make_queue(tmp_path: Path, extra: list[Any] | None = None) -> SqlQueue:
     q = SqlQueue.open(f"sqlite:///{tmp_path / 'tui.db'}")
     q.enqueue_many([*items(), *(extra or [])])
@@ -88,6 +118,6 @@ def screen_text(app) -> str:
 
     out = []
     for w in app.screen.query(Static):
-        r = w.render()
-        out.append(getattr(r, "plain", str(r)))
+        r = w.content
+        out.append(getattr(r, "code", None) or getattr(r, "plain", None) or str(r))
     return "\n".join(out)
