@@ -4,7 +4,8 @@
 
 Reports:
 - first paint: time from process start to the queue screen showing its first rows, and its
-  ratio to a minimal Textual app's first paint (both headless, fresh processes, median of 5);
+  ratio to a minimal Textual app's first paint (both headless, fresh processes, median of 5),
+  built the way `reviewer` builds it (first page from storage.peek, the ORM after the paint);
 - key-to-next-item: after pressing `a`, time until the next item is on screen (p50, p95
   over 200 decisions), driven through Pilot on the real app;
 - fuzzy search: query to ranked first page of results (p50, p95) over typed prefixes.
@@ -47,8 +48,9 @@ import time; t0 = time.perf_counter()
 import sys
 from screens import make_app
 from screens.queue_list import QueueList
+from storage.peek import peek
 from reviewer.config import open_queue
-app = make_app(lambda: open_queue(sys.argv[1]), reviewer="bench", config={})
+app = make_app(lambda: open_queue(sys.argv[1]), reviewer="bench", config={}, peek=lambda: peek(sys.argv[1]))
 def check():
     lists = app.screen.query(QueueList)
     if lists and lists.first().total > 0 and lists.first().summary_at(0) is not None:

@@ -505,10 +505,12 @@ def upgrade(c: Ctx) -> None:
 
 def _run_app(db: str | None) -> None:
     from screens import make_app
+    from storage.peek import peek
 
-    from .config import open_queue
+    from .config import open_queue, resolve_db_url
 
-    make_app(lambda: open_queue(db)).run()
+    url = resolve_db_url(db)
+    make_app(lambda: open_queue(url), peek=lambda: peek(url)).run()
 
 
 @cli.command()

@@ -6,6 +6,7 @@ and does all queue I/O in thread workers that post messages back; only handlers 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -22,10 +23,11 @@ from reviewer.models import utcnow
 from reviewer.queue import ReviewQueue
 from reviewer.settings import Settings
 
-from .dialogs import ErrorScreen, HelpScreen
 from .queue_screen import QueueScreen
-from .review_screen import ReviewScreen
 from .source import Source
+
+# The review screen, dialogs and their imports (rich.syntax, difflib...) load on first use,
+# after the queue screen has painted.
 
 
 class ReviewerApp(App[None]):
@@ -41,16 +43,24 @@ class ReviewerApp(App[None]):
             super().__init__()
             self.queue = queue
 
+    class Peeked(Message):
+        def __init__(self, peek: Any) -> None:
+            super().__init__()
+            self.peek = peek
+
     class Undone(Message):
         def __init__(self, item_id: str) -> None:
             super().__init__()
             self.item_id = item_id
 
     def __init__(self, open_queue: Callable[[], ReviewQueue], *, reviewer: str, settings: Settings,
-                 keymap: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+                 keymap: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow,
+                 peek: Callable[[], Any] | None = None) -> None:
         super().__init__()
         self._open_queue = open_queue
+        self._peek = peek
         self.queue: Any = None  # ReviewQueue once opened (typed Any: set from a worker)
+        self.queue_ready = threading.Event()
         self.reviewer = reviewer
         self.settings = settings
         self.clock = clock
@@ -61,19 +71,49 @@ class ReviewerApp(App[None]):
         if self._keymap:
             self.set_keymap(self._keymap)
         self.push_screen(QueueScreen())
-        self.open_queue()
+        if self._peek is not None:
+            self.first_look()
+        else:
+            self.open_queue()
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def first_look(self) -> None:
+        """Read the first page cheaply (storage.peek), so it paints before the ORM loads."""
+        assert self._peek is not None
+        self.post_message(self.Peeked(self._peek()))
+
+    def on_reviewer_app_peeked(self, msg: Peeked) -> None:
+        if msg.peek is not None:
+            for screen in self.screen_stack:
+                if isinstance(screen, QueueScreen):
+                    screen.show_peek(msg.peek)
+            # Let the first page paint before the ORM import takes the interpreter.
+            self.set_timer(0.1, self.open_queue)
+        else:
+            self.open_queue()
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_queue(self) -> None:
         self.post_message(self.QueueReady(self._open_queue()))
 
+    def wait_queue(self, timeout: float = 60.0) -> ReviewQueue:
+        """The queue, from a worker thread: waits while it is still being opened."""
+        if not self.queue_ready.wait(timeout):
+            from reviewer.errors import StorageError
+
+            raise StorageError("the queue did not open in time", hint="check --db and retry")
+        return self.queue
+
     def on_reviewer_app_queue_ready(self, msg: QueueReady) -> None:
         self.queue = msg.queue
+        self.queue_ready.set()
         for screen in self.screen_stack:
             if isinstance(screen, QueueScreen):
                 screen.reload()
 
     def on_unmount(self) -> None:
+        from .review_screen import ReviewScreen
+
         for screen in self.screen_stack:
             if isinstance(screen, ReviewScreen) and screen.lease is not None and self.queue is not None:
                 try:
@@ -84,6 +124,8 @@ class ReviewerApp(App[None]):
     # -- navigation ---------------------------------------------------------------------
 
     def open_review(self, source: Source, index: int, item_id: str | None) -> None:
+        from .review_screen import ReviewScreen
+
         self.push_screen(ReviewScreen(source, index, item_id))
 
     def action_undo(self) -> None:
@@ -98,6 +140,8 @@ class ReviewerApp(App[None]):
         self.post_message(self.Undone(item_id))
 
     def on_reviewer_app_undone(self, msg: Undone) -> None:
+        from .review_screen import ReviewScreen
+
         if self.history and self.history[-1] == msg.item_id:
             self.history.pop()
         self.notify(f"Undone: {msg.item_id} is back in the queue.", markup=False)
@@ -112,6 +156,8 @@ class ReviewerApp(App[None]):
             self.open_review(FilterSource(self.queue, ItemFilter(ids=[msg.item_id])), 0, msg.item_id)
 
     def action_help(self) -> None:
+        from .dialogs import HelpScreen
+
         screen = self.screen
         rows: list[tuple[str, str, str]] = []
         seen: set[str] = set()
@@ -125,6 +171,8 @@ class ReviewerApp(App[None]):
         self.push_screen(HelpScreen(rows, type(screen).__name__.replace("Screen", "").lower()))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        from .review_screen import ReviewScreen
+
         yield from super().get_system_commands(screen)
         if isinstance(screen, ReviewScreen):
             yield SystemCommand("Approve", "Approve this item and go to the next", screen.action_approve)
@@ -150,6 +198,9 @@ class ReviewerApp(App[None]):
         """
         if event.state != WorkerState.ERROR or event.worker.error is None:
             return
+        from .dialogs import ErrorScreen
+        from .review_screen import ReviewScreen
+
         error = event.worker.error
         for screen in self.screen_stack:
             if isinstance(screen, ReviewScreen):
@@ -176,8 +227,9 @@ class ReviewerApp(App[None]):
 
 def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = None,
              settings: Settings | None = None, config: dict[str, Any] | None = None,
-             clock: Callable[[], datetime] = utcnow) -> ReviewerApp:
-    """Build the app. `open_queue` runs in a worker after the first paint."""
+             clock: Callable[[], datetime] = utcnow, peek: Callable[[], Any] | None = None) -> ReviewerApp:
+    """Build the app. `open_queue` runs in a worker; with `peek` (see storage.peek), after the
+    first paint."""
     from reviewer.config import load_config, reviewer_name
     from reviewer.settings import load_settings
 
@@ -189,4 +241,5 @@ def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = No
         settings=settings or load_settings(config),
         keymap=config.get("keymap"),
         clock=clock,
+        peek=peek,
     )

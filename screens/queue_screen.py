@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.lazy import Lazy
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Select, Static
@@ -19,7 +20,7 @@ from reviewer.models import ItemFilter, ItemSummary
 from reviewer.safe_text import safe_line
 
 from .queue_list import PAGE, QueueList
-from .source import FilterSource, IdsSource, Source
+from .source import FilterSource, IdsSource, Source, WaitingSource
 
 if TYPE_CHECKING:
     from .app import ReviewerApp
@@ -80,12 +81,15 @@ class QueueScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Opening queue…", style="dim"), id="counts")
-        with Horizontal(id="filters"):
-            yield Select[str]([], prompt="queue: all", id="f-queue", compact=True)
-            yield Select[str]([(Text(f"status: {k}"), k) for k in STATUS_CHOICES], value="open",
-                              allow_blank=False, id="f-status", compact=True)
-            yield Select[str]([], prompt="flag: any", id="f-flag", compact=True)
-            yield Select[str]([], prompt="tag: any", id="f-tag", compact=True)
+        # The filter bar mounts just after the first paint (Lazy): the list shows sooner.
+        yield Lazy(Horizontal(
+            Select[str]([], prompt="queue: all", id="f-queue", compact=True),
+            Select[str]([(Text(f"status: {k}"), k) for k in STATUS_CHOICES], value="open",
+                        allow_blank=False, id="f-status", compact=True),
+            Select[str]([], prompt="flag: any", id="f-flag", compact=True),
+            Select[str]([], prompt="tag: any", id="f-tag", compact=True),
+            id="filters",
+        ))
         yield Input(placeholder="/  search outputs, questions, tags and flags", id="search", compact=True)
         yield QueueList(clock=self.rapp.clock, id="list")
         yield Footer()
@@ -105,7 +109,8 @@ class QueueScreen(Screen[None]):
 
     def current_filter(self) -> ItemFilter:
         def value(sel_id: str) -> str | None:
-            v = self.query_one(sel_id, Select).value
+            found = self.query(sel_id)
+            v = found.first(Select).value if found else Select.NULL  # not mounted yet: defaults
             return None if v is Select.NULL else str(v)
 
         status = value("#f-status") or "open"
@@ -143,9 +148,20 @@ class QueueScreen(Screen[None]):
     def on_queue_screen_facets(self, msg: Facets) -> None:
         for sel_id, key, label in (("#f-queue", "queues", "queue"), ("#f-flag", "flags", "flag"),
                                    ("#f-tag", "tags", "tag")):
+            if not self.query(sel_id):
+                self.call_after_refresh(self.post_message, msg)  # the filter bar is not mounted yet
+                return
             sel = self.query_one(sel_id, Select)
             with sel.prevent(Select.Changed):
                 sel.set_options([(Text(f"{label}: {safe_line(v, 40)}"), v) for v in msg.facets[key]])
+
+    def show_peek(self, peek: Any) -> None:
+        """Paint the first page read by storage.peek; the real queue replaces it when open."""
+        if self.token is not None:
+            return
+        lst = self.query_one(QueueList)
+        lst.set_source(WaitingSource(self.rapp, self.current_filter()), peek.total, peek.rows)
+        self.show_counts(peek.stats, peek.total)
 
     def show_counts(self, stats: dict[str, int], shown: int) -> None:
         t = Text()

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult, SuspendNotSupported
@@ -122,7 +121,7 @@ class ReviewScreen(Screen[None]):
         With `explicit`, show exactly that item (read-only if someone else holds it);
         otherwise take the first item from `index` on (or back, with step -1) that can be claimed.
         """
-        q, me = self.rapp.queue, self.rapp.reviewer
+        q, me = self.rapp.wait_queue(), self.rapp.reviewer
         if decision is not None and self.item is not None:
             current = self.item.id
             recorded = q.decide(current, decision, lease=self.lease)
@@ -308,6 +307,8 @@ class ReviewScreen(Screen[None]):
         title.append("  ")
         title.append_text(countdown(self.item.expires_at if self.item else None, self.rapp.clock()))
         self.query_one("#main-title", Static).update(title)
+        from rich.syntax import Syntax
+
         # Highlighted, yet inert: the JSON is escaped by safe() and never parsed as markup.
         code = safe(json.dumps(it.action.arguments, indent=2, ensure_ascii=False))
         args = Syntax(code, "json", theme="ansi_dark", word_wrap=True, background_color="default")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from reviewer.models import ItemFilter, ItemSummary
 from reviewer.queue import ReviewQueue
@@ -60,3 +60,20 @@ class IdsSource:
 
     def fetch(self, offset: int, limit: int) -> list[ItemSummary]:
         return fetch_ids(self.queue, self.ids[offset : offset + limit])
+
+
+@dataclass
+class WaitingSource:
+    """The default view while the queue is still opening: waits for it, then reads it."""
+
+    app: Any  # ReviewerApp
+    flt: ItemFilter
+
+    def _source(self) -> FilterSource:
+        return FilterSource(self.app.wait_queue(), self.flt)
+
+    def count(self) -> int:
+        return self._source().count()
+
+    def fetch(self, offset: int, limit: int) -> list[ItemSummary]:
+        return self._source().fetch(offset, limit)

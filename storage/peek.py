@@ -1,0 +1,82 @@
+"""A first look at a SQLite queue with the standard library only, for the TUI's first paint.
+
+Opening `SqlQueue` imports SQLAlchemy and SQLModel, which costs more than Textual's own start.
+The queue screen's first page (the default view: open items, triage order), the row count
+and the counters are read here with plain `sqlite3` instead, and the app opens the real
+queue right after the first paint. The queries mirror `SqlQueue.list(order="triage")` and
+`SqlQueue.stats()`; `tests/test_peek.py` checks they agree. Anything unusual (not SQLite,
+no file yet, an older schema) returns None and the app simply waits for the real queue.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from reviewer.models import ItemSummary
+
+from . import convert as cv
+
+HEAD = "0002"  # storage.migrate.HEAD, without importing alembic's neighbours
+_COLS = ", ".join(cv.SUMMARY_FIELDS)
+_OPEN = "status IN ('pending', 'claimed')"
+_ACTION = "kind = 'action' AND " + _OPEN
+
+
+@dataclass
+class Peek:
+    total: int
+    rows: list[ItemSummary]
+    stats: dict[str, int]
+
+
+class _Row:
+    def __init__(self, row: sqlite3.Row) -> None:
+        self._mapping = row
+
+
+def peek(url: str, limit: int = 100) -> Peek | None:
+    """The first `limit` open items in triage order, their count and the counters; or None."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.row_factory = sqlite3.Row
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        if version is None or version[0] != HEAD:
+            return None
+        rows = conn.execute(
+            f"SELECT {_COLS} FROM items WHERE {_ACTION} "
+            "ORDER BY expires_at IS NULL, expires_at, priority, created_at, seq LIMIT ?", (limit,)
+        ).fetchall()
+        if len(rows) < limit:
+            rows += conn.execute(
+                f"SELECT {_COLS} FROM items WHERE {_OPEN} AND NOT ({_ACTION}) "
+                "ORDER BY priority, created_at, seq LIMIT ?", (limit - len(rows),)
+            ).fetchall()
+        total = conn.execute(f"SELECT count(*) FROM items WHERE {_OPEN}").fetchone()[0]
+        stats = {s: 0 for s in ("pending", "claimed", "decided", "expired")}
+        stats.update(dict(conn.execute("SELECT status, count(*) FROM items GROUP BY status").fetchall()))
+        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        stats["decided_today"] = conn.execute(
+            "SELECT count(*) FROM items WHERE status = 'decided' AND decided_at >= ?",
+            (cv.sqlite_value(cv.naive(midnight)),),
+        ).fetchone()[0]
+        stats["total"] = sum(stats[s] for s in ("pending", "claimed", "decided", "expired"))
+        return Peek(total, [_summary(r) for r in rows], stats)
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def _summary(row: sqlite3.Row) -> ItemSummary:
+    """Rows written by SqlQueue, so no validation: building validators would cost more than
+    the whole query (model_construct skips it)."""
+    kw = cv.summary_kwargs(_Row(row), construct=True)
+    return ItemSummary.model_construct(**kw)

@@ -1,0 +1,64 @@
+"""storage.peek reads the queue screen's first page without SQLAlchemy, and agrees with SqlQueue."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from tuikit import SIZE, clock, loaded, settle
+
+from reviewer.models import DecisionIn, ItemFilter
+from reviewer.settings import Settings
+from screens import make_app
+from storage import SqlQueue
+from storage.peek import peek
+
+from factories import action, output
+
+
+def test_peek_matches_the_queue(tmp_path):
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    q = SqlQueue.open(url)
+    soon = datetime.now(UTC) + timedelta(minutes=5)
+    q.enqueue_many([output(i, priority=i % 4) for i in range(150)]
+                   + [action(i, expires_at=(soon + timedelta(minutes=i)).isoformat()) for i in range(8)])
+    q.decide("out-3", DecisionIn(verdict="approve", reviewer="a"))
+    q.claim("out-4", "b")
+    p = peek(url)
+    want = q.list(ItemFilter(status=["pending", "claimed"]), order="triage", limit=100)
+    assert [r.id for r in p.rows] == [r.id for r in want]
+    assert p.rows[0] == want[0] and p.rows[-1] == want[-1]
+    assert p.total == q.count(ItemFilter(status=["pending", "claimed"])) == 157
+    assert p.stats == q.stats()
+
+
+def test_peek_declines_what_it_cannot_read(tmp_path):
+    assert peek(f"sqlite:///{tmp_path / 'missing.db'}") is None
+    (tmp_path / "junk.db").write_bytes(b"junk" * 100)
+    assert peek(f"sqlite:///{tmp_path / 'junk.db'}") is None
+    assert peek("postgresql+psycopg://x@localhost/db") is None
+
+
+def test_peek_does_not_import_sqlalchemy(tmp_path):
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    SqlQueue.open(url).enqueue(output(1))
+    code = (f"import sys\nfrom storage.peek import peek\np = peek({url!r})\n"
+            "print(p.total, 'sqlalchemy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["1", "False"], out.stderr
+
+
+async def test_app_paints_the_peek_then_works_on_the_real_queue(tmp_path):
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    q = SqlQueue.open(url)
+    q.enqueue_many([output(i) for i in range(5)])
+    app = make_app(lambda: SqlQueue.open(url), reviewer="alice", settings=Settings(), config={},
+                   clock=clock, peek=lambda: peek(url))
+    async with app.run_test(size=SIZE) as pilot:
+        lst = await loaded(pilot)
+        assert lst.total == 5
+        await pilot.press("enter")
+        await settle(pilot, lambda: getattr(app.screen, "item", None) is not None)
+        await pilot.press("a")
+        await settle(pilot, lambda: q.get("out-0").status == "decided")
