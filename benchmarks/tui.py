@@ -97,6 +97,10 @@ async def key_to_next(db: str, n: int) -> list[float]:
         lst = app.screen.query_one(QueueList)
         while lst.source.ids is None:  # type: ignore[union-attr]
             await asyncio.sleep(0.01)
+        # Time flagged outputs (one key each); pending actions come first in the list, and
+        # critical ones ask for their tool name to be typed.
+        kinds = [r.kind for r in lst.source.fetch(0, 20_000)]  # type: ignore[union-attr]
+        lst.cursor = kinds.index("output")
         await pilot.press("enter")
         while not (isinstance(app.screen, ReviewScreen) and app.screen.item is not None):
             await asyncio.sleep(0.001)

@@ -6,6 +6,7 @@ and does all queue I/O in thread workers that post messages back; only handlers 
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -107,6 +108,9 @@ class ReviewerApp(App[None]):
     def on_reviewer_app_queue_ready(self, msg: QueueReady) -> None:
         self.queue = msg.queue
         self.queue_ready.set()
+        # Everything loaded so far (modules, ORM, widgets) lives as long as the app: keep it out
+        # of the cyclic GC's full passes, which otherwise pause the UI as the heap grows.
+        gc.freeze()
         for screen in self.screen_stack:
             if isinstance(screen, QueueScreen):
                 screen.reload()

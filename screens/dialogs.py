@@ -107,26 +107,40 @@ class CorrectScreen(ModalScreen[str | None]):
 
 
 class DiffView(Vertical):
-    """A diff shown inline or side by side."""
+    """A diff shown inline or side by side. `show()` swaps its content in place."""
 
-    def __init__(self, old: str, new: str, *, side: bool = False, id: str | None = None) -> None:
+    def __init__(self, old: str = "", new: str = "", *, side: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.lines = diff(old[:DIFF_CHARS], new[:DIFF_CHARS])
+        self.texts = (old, new)
         self.side = side
-        self.cut = max(len(old), len(new)) > DIFF_CHARS
 
     def compose(self) -> ComposeResult:
-        if self.cut:
-            yield Static(Text(f"… the diff covers the first {DIFF_CHARS:,} characters (v: full text)",
-                              style="yellow"))
-        if self.side:
-            left, right = render_side(self.lines)
-            with Horizontal(classes="side"):
-                yield VerticalScroll(Static(left))
-                yield VerticalScroll(Static(right))
+        yield Static(classes="diff-note")
+        with VerticalScroll(classes="inline"):
+            yield Static(classes="inline-text")
+        with Horizontal(classes="side"):
+            yield VerticalScroll(Static(classes="old-text"))
+            yield VerticalScroll(Static(classes="new-text"))
+
+    def on_mount(self) -> None:
+        self.show(*self.texts, side=self.side)
+
+    def show(self, old: str, new: str, *, side: bool = False) -> None:
+        self.texts, self.side = (old, new), side
+        lines = diff(old[:DIFF_CHARS], new[:DIFF_CHARS])
+        note = self.query_one(".diff-note", Static)
+        cut = max(len(old), len(new)) > DIFF_CHARS
+        note.display = cut
+        note.update(Text(f"… the diff covers the first {DIFF_CHARS:,} characters (v: full text)",
+                         style="yellow") if cut else "")
+        self.query_one(".inline").display = not side
+        self.query_one(".side").display = side
+        if side:
+            left, right = render_side(lines)
+            self.query_one(".old-text", Static).update(left)
+            self.query_one(".new-text", Static).update(right)
         else:
-            with VerticalScroll():
-                yield Static(render_inline(self.lines))
+            self.query_one(".inline-text", Static).update(render_inline(lines))
 
 
 class ConfirmCorrection(ModalScreen[bool]):
@@ -150,10 +164,9 @@ class ConfirmCorrection(ModalScreen[bool]):
             yield DiffView(self.old, self.new, id="confirm-diff")
         yield Footer()
 
-    async def action_toggle_side(self) -> None:
+    def action_toggle_side(self) -> None:
         self.side = not self.side
-        await self.query_one("#confirm-diff").remove()
-        await self.query_one("#confirm-box").mount(DiffView(self.old, self.new, side=self.side, id="confirm-diff"))
+        self.query_one("#confirm-diff", DiffView).show(self.old, self.new, side=self.side)
 
     def action_confirm(self) -> None:
         self.dismiss(True)

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -103,7 +103,13 @@ class ReviewScreen(Screen[None]):
                 yield Static(id="meta")
             with Vertical(id="main"):
                 yield Static(id="main-title")
-                yield Vertical(id="main-body")
+                with Vertical(id="main-body"):
+                    # Built once and updated per item: remounting per item grew the heap
+                    # (and the GC pauses) with every decision.
+                    with VerticalScroll(id="main-scroll"):
+                        yield Static(id="output-text")
+                    yield Static(id="preview-title")
+                    yield DiffView(id="diff")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -164,7 +170,7 @@ class ReviewScreen(Screen[None]):
         except NotFound as e:
             return None, None, str(e)
 
-    async def on_review_screen_loaded(self, msg: Loaded) -> None:
+    def on_review_screen_loaded(self, msg: Loaded) -> None:
         self.busy = False
         if msg.item is not None and self.item is not None and self.lease is not None \
                 and self.lease.item_id != msg.item.id:
@@ -173,22 +179,22 @@ class ReviewScreen(Screen[None]):
         self.correction = None
         self.shown_at = time.monotonic()
         if msg.item is None:
-            await self.show_done()
+            self.show_done()
             return
         self.mode = "inline" if isinstance(msg.item.item, OutputItem) and msg.item.item.reference else "output"
-        await self.show(msg.item, msg.note)
+        self.show(msg.item, msg.note)
 
     # -- rendering ----------------------------------------------------------------------
 
-    async def show_done(self) -> None:
+    def show_done(self) -> None:
         self.query_one("#item-title", Static).update(Text(" Queue done ", style="bold reverse green"))
         for wid in ("#flags", "#guidelines", "#conversation", "#documents", "#meta", "#main-title"):
             self.query_one(wid, Static).update("")
-        body = self.query_one("#main-body")
-        await body.remove_children()
-        await body.mount(Static(Text("Nothing left to review here. u: undo the last decision · q: back to the queue")))
+        self._layout(scroll=True, diff=False, preview=False)
+        self.query_one("#output-text", Static).update(
+            Text("Nothing left to review here. u: undo the last decision · q: back to the queue"))
 
-    async def show(self, q: QueueItem, note: str | None) -> None:
+    def show(self, q: QueueItem, note: str | None) -> None:
         it = q.item
         now = self.rapp.clock()
         title = Text()
@@ -273,18 +279,21 @@ class ReviewScreen(Screen[None]):
             meta.append("\ntags: ", style="dim")
             meta.append_text(line(", ".join(it.tags), limit=200))
         self.query_one("#meta", Static).update(meta)
-        await self.show_main()
+        self.show_main()
 
-    async def show_main(self) -> None:
+    def _layout(self, *, scroll: bool, diff: bool, preview: bool) -> None:
+        self.query_one("#main-scroll").display = scroll
+        self.query_one("#diff").display = diff
+        self.query_one("#preview-title").display = preview
+
+    def show_main(self) -> None:
         q = self.item
         if q is None:
             return
         it = q.item
         title = Text()
-        body = self.query_one("#main-body", Vertical)
-        await body.remove_children()
         if isinstance(it, ActionItem):
-            await self.show_action(it, title, body)
+            self.show_action(it, title)
             return
         other, label = (self.correction, "your correction") if self.correction is not None else \
             (it.reference, "reference") if it.reference is not None else (None, "")
@@ -292,14 +301,17 @@ class ReviewScreen(Screen[None]):
             title.append_text(heading("Output"))
             if len(it.output) > 20_000:
                 title.append(f"  {len(it.output):,} chars, v: full text", style="dim")
-            await body.mount(VerticalScroll(Static(plain(it.output), id="output-text")))
+            self.query_one("#output-text", Static).update(plain(it.output))
+            self.query_one("#main-scroll", VerticalScroll).scroll_home(animate=False)
+            self._layout(scroll=True, diff=False, preview=False)
         else:
             title.append_text(heading(f"Diff: output → {label}"))
             title.append(f"  ({self.mode}; d: switch)", style="dim")
-            await body.mount(DiffView(it.output, other, side=self.mode == "side", id="diff"))
+            self.query_one("#diff", DiffView).show(it.output, other, side=self.mode == "side")
+            self._layout(scroll=False, diff=True, preview=False)
         self.query_one("#main-title", Static).update(title)
 
-    async def show_action(self, it: ActionItem, title: Text, body: Vertical) -> None:
+    def show_action(self, it: ActionItem, title: Text) -> None:
         title.append_text(heading("Action"))
         title.append(" ")
         title.append_text(line(it.action.tool, "bold", 60))
@@ -307,22 +319,25 @@ class ReviewScreen(Screen[None]):
         title.append("  ")
         title.append_text(countdown(self.item.expires_at if self.item else None, self.rapp.clock()))
         self.query_one("#main-title", Static).update(title)
+        from rich.console import Group
         from rich.syntax import Syntax
 
         # Highlighted, yet inert: the JSON is escaped by safe() and never parsed as markup.
         code = safe(json.dumps(it.action.arguments, indent=2, ensure_ascii=False))
-        args = Syntax(code, "json", theme="ansi_dark", word_wrap=True, background_color="default")
-        parts: list[Static] = [Static(args, id="arguments")]
+        parts: list[Any] = [Syntax(code, "json", theme="ansi_dark", word_wrap=True,
+                                   background_color="default")]
         if it.action.rationale:
-            why = heading("Rationale")
+            why = heading("\nRationale")
             why.append("\n")
             why.append_text(plain(it.action.rationale, "italic"))
-            parts.append(Static(why, id="rationale"))
-        await body.mount(VerticalScroll(*parts))
-        if it.action.preview is not None:
-            await body.mount(Static(line(f"Preview: {it.action.preview.path or ''}", "bold underline")))
-            await body.mount(DiffView(it.action.preview.before, it.action.preview.after,
-                                      side=self.mode == "side"))
+            parts.append(why)
+        self.query_one("#output-text", Static).update(Group(*parts))
+        preview = it.action.preview
+        if preview is not None:
+            self.query_one("#preview-title", Static).update(line(f"Preview: {preview.path or ''}",
+                                                                 "bold underline"))
+            self.query_one("#diff", DiffView).show(preview.before, preview.after, side=self.mode == "side")
+        self._layout(scroll=True, diff=preview is not None, preview=preview is not None)
 
     def tick(self) -> None:
         if self.item is not None and isinstance(self.item.item, ActionItem) and self.item.expires_at:
@@ -512,9 +527,9 @@ class ReviewScreen(Screen[None]):
         self.busy = True
         self.load(target, step=step)
 
-    async def action_toggle_diff(self) -> None:
+    def action_toggle_diff(self) -> None:
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
-        await self.show_main()
+        self.show_main()
 
     def action_full_text(self) -> None:
         if self.item is not None and isinstance(self.item.item, OutputItem):

@@ -161,12 +161,15 @@ async def test_diff_against_reference_toggles_inline_and_side(queue):
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_item(pilot, "fin-1")
-        assert screen.mode == "inline" and screen.query("DiffView")
+        diff = screen.query_one("#diff")
+        assert screen.mode == "inline" and diff.display and diff.query_one(".inline").display
         assert "net sales" in screen_text(app)
         await pilot.press("d")
-        assert screen.mode == "side" and screen.query("DiffView .side")
+        assert screen.mode == "side" and diff.query_one(".side").display
+        assert not diff.query_one(".inline").display
+        assert "net sales" in str(diff.query_one(".new-text").content)
         await pilot.press("d")
-        assert screen.mode == "output" and not screen.query("DiffView")
+        assert screen.mode == "output" and not diff.display and screen.query_one("#main-scroll").display
 
 
 async def test_skip_releases_and_next_prev_navigate(queue):

@@ -112,12 +112,23 @@ async def loaded(pilot) -> QueueList:
     return pilot.app.screen.query_one(QueueList)
 
 
+def _text_of(r) -> str:
+    if hasattr(r, "renderables"):  # rich Group
+        return "\n".join(_text_of(x) for x in r.renderables)
+    return getattr(r, "code", None) or getattr(r, "plain", None) or str(r)
+
+
+def _shown(w) -> bool:
+    node = w
+    while node is not None and hasattr(node, "display"):
+        if not node.display:
+            return False
+        node = node.parent
+    return True
+
+
 def screen_text(app) -> str:
-    """All text the current screen's Static widgets show."""
+    """All text the current screen's visible Static widgets show."""
     from textual.widgets import Static
 
-    out = []
-    for w in app.screen.query(Static):
-        r = w.content
-        out.append(getattr(r, "code", None) or getattr(r, "plain", None) or str(r))
-    return "\n".join(out)
+    return "\n".join(_text_of(w.content) for w in app.screen.query(Static) if _shown(w))
