@@ -225,17 +225,9 @@ def _make_filter(kw: dict[str, Any]) -> ItemFilter:
 
 def _age(dt: Any) -> str:
     from .models import utcnow
+    from .timefmt import age
 
-    s = int((utcnow() - dt).total_seconds())
-    future = s < 0
-    s = abs(s)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            text = f"{s // size}{unit}"
-            break
-    else:
-        text = f"{s}s"
-    return f"in {text}" if future else text
+    return age(dt, utcnow())
 
 
 def _summary_line(s: ItemSummary) -> list[str]:
@@ -344,6 +336,17 @@ def show(c: Ctx, item_id: str, as_json: bool) -> None:
 # -- decide / undo ----------------------------------------------------------------------
 
 
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    """A command-line JSON object, or a usage error naming the option."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise click.BadParameter(f"not valid JSON: {e}", param_hint=option) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object", param_hint=option)
+    return value
+
+
 @cli.command()
 @click.argument("item_id")
 @click.option("--approve", "verdict", flag_value="approve", help="Approve the output or action.")
@@ -370,14 +373,7 @@ def decide(c: Ctx, item_id: str, verdict: str | None, correct_file: Any, argumen
     from .config import reviewer_name
     from .models import DecisionIn
 
-    arguments = None
-    if arguments_json is not None:
-        try:
-            arguments = json.loads(arguments_json)
-        except json.JSONDecodeError as e:
-            raise click.BadParameter(f"not valid JSON: {e}", param_hint="--arguments") from None
-        if not isinstance(arguments, dict):
-            raise click.BadParameter("must be a JSON object", param_hint="--arguments")
+    arguments = None if arguments_json is None else _json_object(arguments_json, "--arguments")
     correction = correct_file.read() if correct_file else None
     if verdict is None:
         verdict = "correct" if correction is not None or arguments is not None else None
@@ -463,12 +459,7 @@ def policy_test(file: str, tool: str, arguments_json: str) -> None:
     """Show which rule of FILE fires for one call, and what it decides."""
     from .policy import load_policy
 
-    try:
-        args = json.loads(arguments_json)
-    except json.JSONDecodeError as e:
-        raise click.BadParameter(f"not valid JSON: {e}", param_hint="--arguments") from None
-    if not isinstance(args, dict):
-        raise click.BadParameter("must be a JSON object", param_hint="--arguments")
+    args = _json_object(arguments_json, "--arguments")
     v = load_policy(file).evaluate(tool, args)
     rule = f"rule {v.rule!r}" if v.rule else "no rule matched (default)"
     extra = "".join(f" {k}={val}" for k, val in (("risk", v.risk), ("timeout_s", v.timeout_s)) if val)

@@ -12,11 +12,12 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .errors import Invalid
 from .models import Decision, OutputItem, QueueItem, utcnow
@@ -133,30 +134,22 @@ def export(
     counts: dict[str, int] = {}
     written = 0
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for ln in kept_lines:
-                f.write(ln)
-                digest.update(ln.encode())
-            for i, item_id in enumerate(touched, 1):
-                item = queue.get(item_id)
-                d = effective_decision(item)
-                if d is not None and _keep(item, d, qset, vset, since):
-                    for rec in to_record(item, d, include_rejected):
-                        line = json.dumps(rec, ensure_ascii=False) + "\n"
-                        f.write(line)
-                        digest.update(line.encode())
-                        written += 1
-                        counts[d.verdict] = counts.get(d.verdict, 0) + 1
-                if progress:
-                    progress(i, len(touched))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(out) as f:
+        for ln in kept_lines:
+            f.write(ln)
+            digest.update(ln.encode())
+        for i, item_id in enumerate(touched, 1):
+            item = queue.get(item_id)
+            d = effective_decision(item)
+            if d is not None and _keep(item, d, qset, vset, since):
+                for rec in to_record(item, d, include_rejected):
+                    line = json.dumps(rec, ensure_ascii=False) + "\n"
+                    f.write(line)
+                    digest.update(line.encode())
+                    written += 1
+                    counts[d.verdict] = counts.get(d.verdict, 0) + 1
+            if progress:
+                progress(i, len(touched))
     result = ExportResult(str(out), written, written + len(kept_lines), start, end, counts,
                           digest.hexdigest())
     manifest = {
@@ -178,14 +171,21 @@ def export(
     return result
 
 
-def write_atomic(path: Path, text: str) -> None:
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[TextIO]:
+    """A text file that appears at `path` whole (fsync, then rename) or not at all."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, text: str) -> None:
+    with atomic_writer(path) as f:
+        f.write(text)

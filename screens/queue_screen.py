@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -12,18 +12,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.lazy import Lazy
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Select, Static
-from textual.worker import Worker
 
 from reviewer.models import ItemFilter, ItemSummary
 from reviewer.safe_text import safe_line
 
+from .base import AppScreen
 from .queue_list import PAGE, QueueList
 from .source import FilterSource, IdsSource, Source, WaitingSource
-
-if TYPE_CHECKING:
-    from .app import ReviewerApp
 
 STATUS_CHOICES: dict[str, list[str] | None] = {
     "open": ["pending", "claimed"],
@@ -36,7 +32,7 @@ STATUS_CHOICES: dict[str, list[str] | None] = {
 INDEX_MAX_AGE_S = 5.0
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(AppScreen):
     """Everything in the queue, most urgent first: pending actions with deadlines on top."""
 
     BINDINGS = [
@@ -72,12 +68,6 @@ class QueueScreen(Screen[None]):
         self.index_token: int | None = None
         self.facets_loaded = False
 
-    @property
-    def rapp(self) -> ReviewerApp:
-        return self.app  # type: ignore[return-value]
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.rapp.worker_changed(event)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Opening queue…", style="dim"), id="counts")

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -22,14 +22,13 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import Worker
 
 from reviewer.errors import AlreadyDecided, Expired, LeaseError, NotFound
 from reviewer.models import ActionItem, DecisionIn, Lease, OutputItem, QueueItem
 from reviewer.safe_text import safe, safe_line
 
+from .base import AppScreen
 from .dialogs import (
     ArgumentsEditor,
     ConfirmCorrection,
@@ -42,15 +41,12 @@ from .dialogs import (
 from .source import Source
 from .text import age, countdown, heading, line, plain
 
-if TYPE_CHECKING:
-    from .app import ReviewerApp
-
 LEASE_S = 300.0
 LOOKAHEAD = 25
 MODES = ("output", "inline", "side")
 
 
-class ReviewScreen(Screen[None]):
+class ReviewScreen(AppScreen):
     """Review items from `source` starting at `index` (or one `item_id`)."""
 
     BINDINGS = [
@@ -85,12 +81,6 @@ class ReviewScreen(Screen[None]):
         self.mode = "output"
         self.busy = False
 
-    @property
-    def rapp(self) -> ReviewerApp:
-        return self.app  # type: ignore[return-value]
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.rapp.worker_changed(event)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading…", style="dim"), id="item-title")

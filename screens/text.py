@@ -12,6 +12,9 @@ from rich.text import Text
 
 from reviewer.diff import DiffLine
 from reviewer.safe_text import safe, safe_line
+from reviewer.timefmt import age
+
+__all__ = ["age", "countdown", "heading", "line", "plain", "render_inline", "render_side"]
 
 STYLE = {"delete": "bold red strike", "insert": "bold green", "equal": ""}
 
@@ -28,21 +31,6 @@ def line(text: str | None, style: str = "", limit: int = 200) -> Text:
 
 def heading(title: str) -> Text:
     return Text(title, style="bold underline")
-
-
-def age(dt: datetime | None, now: datetime) -> str:
-    """`5m`, `3h`, `2d`, or `in 4m` for the future."""
-    if dt is None:
-        return ""
-    s = int((now - dt).total_seconds())
-    future, s = s < 0, abs(s)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            out = f"{s // size}{unit}"
-            break
-    else:
-        out = f"{s}s"
-    return f"in {out}" if future else out
 
 
 def countdown(deadline: datetime | None, now: datetime) -> Text:

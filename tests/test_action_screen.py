@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tuikit import ACTIONS, SIZE, act, app_for, loaded, make_queue, screen_text, settle
+from tuikit import ACTIONS, SIZE, act, app_for, loaded, make_queue, open_item, screen_text, settle
 
 from reviewer.models import DecisionIn, parse_item
 from screens.dialogs import ArgumentsEditor, ConfirmCorrection, RejectDialog, TypedConfirm
@@ -18,14 +18,6 @@ def queue(tmp_path):
     q = make_queue(tmp_path, ACTIONS)
     yield q
     q.close()
-
-
-async def open_item(pilot, item_id: str) -> ReviewScreen:
-    lst = await loaded(pilot)
-    lst.cursor = next(i for i in range(lst.total) if lst.summary_at(i).id == item_id)
-    await pilot.press("enter")
-    await settle(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen) and pilot.app.screen.item is not None)
-    return pilot.app.screen
 
 
 async def test_pending_actions_come_first_with_countdowns(queue):

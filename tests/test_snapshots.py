@@ -6,10 +6,9 @@ Update after an intended change with `pytest tests/test_snapshots.py --snapshot-
 from __future__ import annotations
 
 import pytest
-from tuikit import SIZE, app_for, loaded, make_queue, settle
+from tuikit import SIZE, app_for, loaded, make_queue, open_item, settle
 
 from screens.dialogs import ConfirmCorrection, CorrectScreen, HelpScreen, RejectDialog
-from screens.review_screen import ReviewScreen
 
 
 @pytest.fixture
@@ -22,13 +21,6 @@ def app(tmp_path):
 def no_blink(app) -> None:
     for w in app.screen.query("Input, TextArea"):
         w.cursor_blink = False
-
-
-async def open_item(pilot, item_id: str) -> None:
-    lst = await loaded(pilot)
-    lst.cursor = next(i for i in range(lst.total) if lst.summary_at(i).id == item_id)
-    await pilot.press("enter")
-    await settle(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen) and pilot.app.screen.item is not None)
 
 
 def test_queue_screen(snap_compare, app):

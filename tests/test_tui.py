@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from tuikit import SIZE, app_for, clock, loaded, make_queue, screen_text, settle
+from tuikit import SIZE, app_for, clock, loaded, make_queue, open_item, screen_text, settle
 
 from reviewer.errors import StorageError
 from reviewer.models import DecisionIn, parse_item
@@ -16,19 +16,6 @@ from screens.queue_screen import QueueScreen
 from screens.review_screen import ReviewScreen
 
 from factories import HOSTILE
-
-
-async def open_item(pilot, item_id: str) -> ReviewScreen:
-    lst = await loaded(pilot)
-    for i in range(lst.total):
-        if lst.summary_at(i) and lst.summary_at(i).id == item_id:
-            lst.cursor = i
-            break
-    else:
-        raise AssertionError(f"{item_id} not in the list")
-    await pilot.press("enter")
-    await settle(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen) and pilot.app.screen.item is not None)
-    return pilot.app.screen
 
 
 def current(pilot) -> str:

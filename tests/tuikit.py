@@ -112,6 +112,17 @@ async def loaded(pilot) -> QueueList:
     return pilot.app.screen.query_one(QueueList)
 
 
+async def open_item(pilot, item_id: str):
+    """Put the list cursor on `item_id`, press enter, wait for the review screen to show it."""
+    from screens.review_screen import ReviewScreen
+
+    lst = await loaded(pilot)
+    lst.cursor = next(i for i in range(lst.total) if lst.summary_at(i).id == item_id)
+    await pilot.press("enter")
+    await settle(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen) and pilot.app.screen.item is not None)
+    return pilot.app.screen
+
+
 def _text_of(r) -> str:
     if hasattr(r, "renderables"):  # rich Group
         return "\n".join(_text_of(x) for x in r.renderables)
