@@ -12,6 +12,10 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
+from .timefmt import utcnow
+
+__all__ = ["utcnow"]  # re-exported: models and storage use it
+
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -30,11 +34,6 @@ STATUSES: tuple[str, ...] = ("pending", "claimed", "decided", "expired")
 RISKS: tuple[str, ...] = ("low", "medium", "high", "critical")
 
 _LABEL = re.compile(r"^[^\x00-\x1f\x7f]+$")
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 def new_id() -> str:

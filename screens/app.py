@@ -10,7 +10,7 @@ import gc
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -20,15 +20,16 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from reviewer.errors import ReviewerError
-from reviewer.models import utcnow
-from reviewer.queue import ReviewQueue
-from reviewer.settings import Settings
+from reviewer.timefmt import utcnow
 
 from .queue_screen import QueueScreen
 from .source import Source
 
-# The review screen, dialogs and their imports (rich.syntax, difflib...) load on first use,
-# after the queue screen has painted.
+# The review screen, dialogs, pydantic models and settings load on first use, after the
+# queue screen has painted (see storage.peek).
+if TYPE_CHECKING:
+    from reviewer.queue import ReviewQueue
+    from reviewer.settings import Settings
 
 
 class ReviewerApp(App[None]):
@@ -54,7 +55,8 @@ class ReviewerApp(App[None]):
             super().__init__()
             self.item_id = item_id
 
-    def __init__(self, open_queue: Callable[[], ReviewQueue], *, reviewer: str, settings: Settings,
+    def __init__(self, open_queue: Callable[[], ReviewQueue], *, reviewer: str,
+                 settings: Settings | None = None, config: dict[str, Any] | None = None,
                  keymap: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow,
                  peek: Callable[[], Any] | None = None) -> None:
         super().__init__()
@@ -63,10 +65,20 @@ class ReviewerApp(App[None]):
         self.queue: Any = None  # ReviewQueue once opened (typed Any: set from a worker)
         self.queue_ready = threading.Event()
         self.reviewer = reviewer
-        self.settings = settings
+        self._settings = settings
+        self._config = config or {}
         self.clock = clock
         self.history: list[str] = []  # ids decided in this session, for undo
         self._keymap = keymap or {}
+
+    @property
+    def settings(self) -> Settings:
+        """Per-queue settings (reasons, guidelines), loaded on first use."""
+        if self._settings is None:
+            from reviewer.settings import load_settings
+
+            self._settings = load_settings(self._config)
+        return self._settings
 
     def on_mount(self) -> None:
         if self._keymap:
@@ -235,14 +247,14 @@ def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = No
     """Build the app. `open_queue` runs in a worker; with `peek` (see storage.peek), after the
     first paint."""
     from reviewer.config import load_config, reviewer_name
-    from reviewer.settings import load_settings
 
     if config is None:
         config = load_config()
     return ReviewerApp(
         open_queue,
         reviewer=reviewer or reviewer_name(),
-        settings=settings or load_settings(config),
+        settings=settings,
+        config=config,
         keymap=config.get("keymap"),
         clock=clock,
         peek=peek,

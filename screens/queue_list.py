@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.style import Style
@@ -24,11 +25,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import Worker
 
-from reviewer.models import ItemSummary, utcnow
 from reviewer.safe_text import safe_line
+from reviewer.timefmt import utcnow
 
 from .source import Source
 from .text import age
+
+if TYPE_CHECKING:
+    from reviewer.models import ItemSummary
 
 PAGE = 100
 MAX_PAGES = 64

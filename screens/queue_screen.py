@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -14,12 +14,14 @@ from textual.lazy import Lazy
 from textual.message import Message
 from textual.widgets import Footer, Input, Select, Static
 
-from reviewer.models import ItemFilter, ItemSummary
 from reviewer.safe_text import safe_line
 
 from .base import AppScreen
 from .queue_list import PAGE, QueueList
 from .source import FilterSource, IdsSource, Source, WaitingSource
+
+if TYPE_CHECKING:
+    from reviewer.models import ItemFilter, ItemSummary
 
 STATUS_CHOICES: dict[str, list[str] | None] = {
     "open": ["pending", "claimed"],
@@ -97,15 +99,22 @@ class QueueScreen(AppScreen):
 
     # -- loading ------------------------------------------------------------------------
 
-    def current_filter(self) -> ItemFilter:
+    def filter_values(self) -> dict[str, Any]:
+        """The filter bar's choices as ItemFilter fields (plain values: no pydantic needed)."""
+
         def value(sel_id: str) -> str | None:
             found = self.query(sel_id)
             v = found.first(Select).value if found else Select.NULL  # not mounted yet: defaults
             return None if v is Select.NULL else str(v)
 
         status = value("#f-status") or "open"
-        return ItemFilter(queue=value("#f-queue"), status=STATUS_CHOICES[status],
-                          flag=value("#f-flag"), tag=value("#f-tag"))
+        return {"queue": value("#f-queue"), "status": STATUS_CHOICES[status],
+                "flag": value("#f-flag"), "tag": value("#f-tag")}
+
+    def current_filter(self) -> ItemFilter:
+        from reviewer.models import ItemFilter
+
+        return ItemFilter(**self.filter_values())
 
     def reload(self, keep_cursor: bool = False) -> None:
         query = self.query_one("#search", Input).value.strip()
@@ -150,7 +159,7 @@ class QueueScreen(AppScreen):
         if self.token is not None:
             return
         lst = self.query_one(QueueList)
-        lst.set_source(WaitingSource(self.rapp, self.current_filter()), peek.total, peek.rows)
+        lst.set_source(WaitingSource(self.rapp, self.filter_values()), peek.total, peek.rows)
         self.show_counts(peek.stats, peek.total)
 
     def show_counts(self, stats: dict[str, int], shown: int) -> None:

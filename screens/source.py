@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from reviewer.models import ItemFilter, ItemSummary
-from reviewer.queue import ReviewQueue
+if TYPE_CHECKING:
+    from reviewer.models import ItemFilter, ItemSummary
+    from reviewer.queue import ReviewQueue
 
 
 class Source(Protocol):
@@ -17,6 +18,8 @@ class Source(Protocol):
 
 def fetch_ids(queue: ReviewQueue, ids: list[str]) -> list[ItemSummary]:
     """Current rows for `ids`, in that order (ids that vanished are left out)."""
+    from reviewer.models import ItemFilter
+
     rows = {r.id: r for r in queue.list(ItemFilter(ids=ids), limit=len(ids) or 1)}
     return [rows[i] for i in ids if i in rows]
 
@@ -67,10 +70,12 @@ class WaitingSource:
     """The default view while the queue is still opening: waits for it, then reads it."""
 
     app: Any  # ReviewerApp
-    flt: ItemFilter
+    values: dict[str, Any]  # ItemFilter fields, built into one in the worker thread
 
     def _source(self) -> FilterSource:
-        return FilterSource(self.app.wait_queue(), self.flt)
+        from reviewer.models import ItemFilter
+
+        return FilterSource(self.app.wait_queue(), ItemFilter(**self.values))
 
     def count(self) -> int:
         return self._source().count()

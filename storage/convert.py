@@ -146,9 +146,8 @@ SUMMARY_FIELDS = (
 )  # fmt: skip
 
 
-def summary_kwargs(row: Any, construct: bool = False) -> dict[str, Any]:
+def summary_kwargs(row: Any) -> dict[str, Any]:
     m = row._mapping
-    make_flag = FlagSummary.model_construct if construct else FlagSummary
     return {
         "id": m["id"],
         "kind": m["kind"],
@@ -158,7 +157,7 @@ def summary_kwargs(row: Any, construct: bool = False) -> dict[str, Any]:
         "risk": m["risk"],
         "tool": m["tool"],
         "tags": undelimited(m["tags"]),
-        "flags": [make_flag(**f) for f in json.loads(m["flags"])],
+        "flags": [FlagSummary(**f) for f in json.loads(m["flags"])],
         "snippet": m["snippet"],
         "created_at": aware(m["created_at"]),
         "enqueued_at": aware(m["enqueued_at"]),

@@ -10,16 +10,21 @@ no file yet, an older schema) returns None and the app simply waits for the real
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
 
-from reviewer.models import ItemSummary
-
-from . import convert as cv
-
-HEAD = "0002"  # storage.migrate.HEAD, without importing alembic's neighbours
-_COLS = ", ".join(cv.SUMMARY_FIELDS)
+HEAD = "0002"  # storage.migrate.HEAD
+# storage.convert.SUMMARY_FIELDS (that module imports pydantic, which this one avoids)
+FIELDS = (
+    "id", "kind", "queue", "priority", "status", "risk", "tool", "tags", "flags", "snippet",
+    "created_at", "enqueued_at", "expires_at", "claimed_by", "lease_expires_at", "verdict",
+    "decided_at", "decided_by", "approvals",
+)  # fmt: skip
+_COLS = ", ".join(FIELDS)
 _OPEN = "status IN ('pending', 'claimed')"
 _ACTION = "kind = 'action' AND " + _OPEN
 
@@ -27,13 +32,23 @@ _ACTION = "kind = 'action' AND " + _OPEN
 @dataclass
 class Peek:
     total: int
-    rows: list[ItemSummary]
+    rows: list[Any]  # objects with ItemSummary's attributes (SimpleNamespace)
     stats: dict[str, int]
 
 
-class _Row:
-    def __init__(self, row: sqlite3.Row) -> None:
-        self._mapping = row
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _row(r: sqlite3.Row) -> SimpleNamespace:
+    """A row with ItemSummary's attributes, without building pydantic validators."""
+    d = {k: r[k] for k in FIELDS}
+    inner = d["tags"].strip("\n")
+    d["tags"] = inner.split("\n") if inner else []
+    d["flags"] = [SimpleNamespace(reason=f["reason"], score=f.get("score")) for f in json.loads(d["flags"])]
+    for k in ("created_at", "enqueued_at", "expires_at", "lease_expires_at", "decided_at"):
+        d[k] = _time(d[k])
+    return SimpleNamespace(**d)
 
 
 def peek(url: str, limit: int = 100) -> Peek | None:
@@ -65,18 +80,11 @@ def peek(url: str, limit: int = 100) -> Peek | None:
         midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
         stats["decided_today"] = conn.execute(
             "SELECT count(*) FROM items WHERE status = 'decided' AND decided_at >= ?",
-            (cv.sqlite_value(cv.naive(midnight)),),
+            (midnight.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),),
         ).fetchone()[0]
         stats["total"] = sum(stats[s] for s in ("pending", "claimed", "decided", "expired"))
-        return Peek(total, [_summary(r) for r in rows], stats)
+        return Peek(total, [_row(r) for r in rows], stats)
     except sqlite3.Error:
         return None
     finally:
         conn.close()
-
-
-def _summary(row: sqlite3.Row) -> ItemSummary:
-    """Rows written by SqlQueue, so no validation: building validators would cost more than
-    the whole query (model_construct skips it)."""
-    kw = cv.summary_kwargs(_Row(row), construct=True)
-    return ItemSummary.model_construct(**kw)
