@@ -178,8 +178,10 @@ def parse_policy(data: dict[str, Any], source: str = "policy") -> Policy:
         if extra:
             raise Invalid(f"{where}: unknown key(s) {sorted(extra)}", hint=f"allowed: {', '.join(sorted(_RULE_KEYS))}")
         action = raw.get("action")
+        if action == "auto-approve":  # DESIGN section 4's word for allow
+            action = "allow"
         if action not in ("allow", "review", "deny"):
-            raise Invalid(f"{where}: action must be allow, review or deny, got {action!r}")
+            raise Invalid(f"{where}: action must be allow (or auto-approve), review or deny, got {action!r}")
         tool = raw.get("tool", "*")
         if not isinstance(tool, str) or not tool:
             raise Invalid(f"{where}: tool must be a glob such as 'issue_*'")
