@@ -61,7 +61,7 @@ def test_nested_fields_and_exists():
 
 
 @pytest.mark.parametrize(("rule", "message"), [
-    ({"tool": "x", "action": "maybe"}, "action must be allow, review or deny"),
+    ({"tool": "x", "action": "maybe"}, "action must be allow (or auto-approve), review or deny"),
     ({"tool": "x", "action": "allow", "when": ["amount >"]}, "missing the value"),
     ({"tool": "x", "action": "allow", "when": ["amount is big"]}, "cannot read condition"),
     ({"tool": "x", "action": "allow", "when": ["s ~ '('"]}, "bad regular expression"),
