@@ -161,13 +161,17 @@ async def test_two_approvers_from_the_tui(tmp_path):
 async def test_expired_action_cannot_be_approved(tmp_path):
     q = SqlQueue.open(f"sqlite:///{tmp_path / 'q.db'}")
     q.enqueue(parse_item({"kind": "action", "id": "soon", "risk": "high", "action": {"tool": "shell"},
-                          "timeout_s": 1.0}))
+                          "timeout_s": 3.0}))
     app = app_for(q)
     async with app.run_test(size=SIZE) as pilot:
         await open_item(pilot, "soon")
         import asyncio
 
-        await asyncio.sleep(1.2)
+        from reviewer.models import utcnow
+
+        assert app.screen.lease is not None, "opened before the deadline, so claimed"
+        left = (q.get("soon").expires_at - utcnow()).total_seconds()
+        await asyncio.sleep(max(0.0, left) + 0.2)
         await pilot.press("a")
         await settle(pilot, lambda: q.get("soon").status == "expired")
         await settle(pilot, lambda: "passed its deadline" in screen_text(app))
