@@ -429,6 +429,21 @@ def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ..
                f"sha256 {r.sha256[:12]}…; cursor {r.cursor_from}->{r.cursor_to}")
 
 
+# -- stats ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@pass_ctx
+def stats(c: Ctx, as_json: bool) -> None:
+    """Counts: pending, claimed, decided, expired, decided today."""
+    counts = c.queue.stats()
+    if as_json:
+        click.echo(json.dumps(counts))
+        return
+    click.echo("  ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
+
+
 # -- policy -----------------------------------------------------------------------------
 
 

@@ -257,3 +257,10 @@ def test_db_upgrade_migrates_an_old_schema(tmp_path):
     names = {row[0] for row in sqlite3.connect(tmp_path / "old.db").execute(
         "SELECT name FROM sqlite_master WHERE type='index'")}
     assert {"ix_items_priority", "ix_items_kind"} <= names
+
+
+def test_stats(loaded):
+    loaded("decide", "fin-0001", "--approve")
+    data = json.loads(loaded("stats", "--json").output)
+    assert (data["pending"], data["decided"], data["decided_today"], data["total"]) == (16, 1, 1, 17)
+    assert "decided today 1" in loaded("stats").output
