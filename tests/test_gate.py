@@ -273,3 +273,20 @@ def test_gate_import_stays_light():
             "print([m for m in ('sqlalchemy', 'textual', 'litellm', 'storage') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_gate_on_postgresql(pg_url):
+    q = SqlQueue.open(pg_url)
+    gate = Gate(queue=q)
+
+    def reviewer():
+        item = pending_action(q)
+        q.decide(item.id, DecisionIn(verdict="correct", reviewer="pg-rev", arguments={"n": 2}))
+
+    t = threading.Thread(target=reviewer)
+    t.start()
+    d = gate.request("scale", {"n": 9}, timeout_s=30)
+    t.join()
+    assert (d.approved, d.verdict, d.arguments, d.reviewer) == (True, "correct", {"n": 2}, "pg-rev")
+    d = gate.request("scale", {"n": 9}, timeout_s=0.3)
+    assert not d.approved and q.get(d.item_id).status == "expired"
