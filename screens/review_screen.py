@@ -39,7 +39,7 @@ from .dialogs import (
     TypedConfirm,
 )
 from .source import Source
-from .text import age, countdown, heading, line, plain
+from .text import RISK_BADGE, age, countdown, heading, line, plain
 
 LEASE_S = 300.0
 LOOKAHEAD = 25
@@ -283,7 +283,7 @@ class ReviewScreen(AppScreen):
         it = q.item
         title = Text()
         if isinstance(it, ActionItem):
-            self.show_action(it, title)
+            self.show_action(it)
             return
         other, label = (self.correction, "your correction") if self.correction is not None else \
             (it.reference, "reference") if it.reference is not None else (None, "")
@@ -301,23 +301,30 @@ class ReviewScreen(AppScreen):
             self._layout(scroll=False, diff=True, preview=False)
         self.query_one("#main-title", Static).update(title)
 
-    def show_action(self, it: ActionItem, title: Text) -> None:
-        title.append_text(heading("Action"))
-        title.append(" ")
-        title.append_text(line(it.action.tool, "bold", 60))
-        title.append(f"  {it.risk.upper()} ", style="bold white on red" if it.risk in ("high", "critical") else "bold")
-        title.append("  ")
-        title.append_text(countdown(self.item.expires_at if self.item else None, self.rapp.clock()))
-        self.query_one("#main-title", Static).update(title)
+    def action_title(self, it: ActionItem) -> Text:
+        """`Action tool RISK 12m30s left`, for the pane title (refreshed every second)."""
+        t = Text()
+        t.append_text(heading("Action"))
+        t.append(" ")
+        t.append_text(line(it.action.tool, "bold", 60))
+        t.append(" ")
+        t.append(f" {it.risk.upper()} ", style=RISK_BADGE[it.risk])
+        t.append("  ")
+        t.append_text(countdown(self.item.expires_at if self.item else None, self.rapp.clock()))
+        return t
+
+    def show_action(self, it: ActionItem) -> None:
         from rich.console import Group
         from rich.syntax import Syntax
 
+        self.query_one("#main-title", Static).update(self.action_title(it))
         # Highlighted, yet inert: the JSON is escaped by safe() and never parsed as markup.
         code = safe(json.dumps(it.action.arguments, indent=2, ensure_ascii=False))
         parts: list[Any] = [Syntax(code, "json", theme="ansi_dark", word_wrap=True,
                                    background_color="default")]
         if it.action.rationale:
-            why = heading("\nRationale")
+            why = Text()
+            why.append_text(heading("\nRationale"))
             why.append("\n")
             why.append_text(plain(it.action.rationale, "italic"))
             parts.append(why)
@@ -331,15 +338,7 @@ class ReviewScreen(AppScreen):
 
     def tick(self) -> None:
         if self.item is not None and isinstance(self.item.item, ActionItem) and self.item.expires_at:
-            title = self.query_one("#main-title", Static)
-            t = Text()
-            t.append_text(heading("Action"))
-            t.append(" ")
-            t.append_text(line(self.item.item.action.tool, "bold", 60))
-            t.append(f"  {self.item.item.risk.upper()} ", style="bold white on red")
-            t.append("  ")
-            t.append_text(countdown(self.item.expires_at, self.rapp.clock()))
-            title.update(t)
+            self.query_one("#main-title", Static).update(self.action_title(self.item.item))
 
     # -- leases -------------------------------------------------------------------------
 

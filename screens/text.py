@@ -14,9 +14,11 @@ from reviewer.diff import DiffLine
 from reviewer.safe_text import safe, safe_line
 from reviewer.timefmt import age
 
-__all__ = ["age", "countdown", "heading", "line", "plain", "render_inline", "render_side"]
+__all__ = ["RISK_BADGE", "age", "countdown", "heading", "line", "plain", "render_inline", "render_side"]
 
 STYLE = {"delete": "bold red strike", "insert": "bold green", "equal": ""}
+RISK_BADGE = {"critical": "bold white on red", "high": "bold white on dark_orange3",
+              "medium": "bold black on yellow", "low": "bold black on green"}
 
 
 def plain(text: str | None, style: str = "", *, limit: int | None = 20_000) -> Text:
