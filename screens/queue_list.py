@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from reviewer.models import ItemSummary
 
 PAGE = 100
+CURSOR = Style(bgcolor="#264f78", bold=True)
+CURSOR_BLUR = Style(bgcolor="#3a3d41")
 MAX_PAGES = 64
 RISK_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "green"}
 STATUS_STYLE = {"pending": "", "claimed": "cyan", "decided": "dim green", "expired": "dim red"}
@@ -177,10 +179,12 @@ class QueueList(ScrollView, can_focus=True):
             self._want(index // PAGE)
             return Strip([Segment("  …"[:width], Style(dim=True))]).extend_cell_length(width)
         text = row_text(row, self.clock(), width)
+        fill = None
         if index == self.cursor:
-            text.stylize("reverse" if self.has_focus else "underline")
+            fill = CURSOR if self.has_focus else CURSOR_BLUR
+            text.stylize(fill)
         segments = list(text.render(self.app.console))
-        return Strip(segments).crop_extend(0, width, None)
+        return Strip(segments).crop_extend(0, width, fill)
 
     def watch_cursor(self, old: int, new: int) -> None:
         self.scroll_to_region_row(new)
