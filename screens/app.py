@@ -172,19 +172,20 @@ class ReviewerApp(App[None]):
             self.open_review(FilterSource(self.queue, ItemFilter(ids=[msg.item_id])), 0, msg.item_id)
 
     def action_help(self) -> None:
+        """Every key of the current screen with what it does and its id (for remapping)."""
         from .dialogs import HelpScreen
 
         screen = self.screen
-        rows: list[tuple[str, str, str]] = []
-        seen: set[str] = set()
-        for key, active in screen.active_bindings.items():
+        rows: dict[str, tuple[list[str], str]] = {}
+        for active in screen.active_bindings.values():
             b = active.binding
-            if b.id in seen or not b.description:
+            if not b.id:  # Textual's own scrolling and focus keys
                 continue
-            seen.add(b.id or key)
-            keys = ", ".join(k for k, a in screen.active_bindings.items() if a.binding.id == b.id)
-            rows.append((self.get_key_display(b) if keys == key else keys, b.tooltip or b.description, b.id or ""))
-        self.push_screen(HelpScreen(rows, type(screen).__name__.replace("Screen", "").lower()))
+            keys, _ = rows.setdefault(b.id, ([], b.tooltip or b.description))
+            if (shown := self.get_key_display(b)) not in keys:
+                keys.append(shown)
+        table = [(", ".join(keys), does, bid) for bid, (keys, does) in rows.items()]
+        self.push_screen(HelpScreen(table, type(screen).__name__.replace("Screen", "").lower()))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         from .review_screen import ReviewScreen

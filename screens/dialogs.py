@@ -187,9 +187,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table(title=f"Keys: {self.title_text}", expand=True, show_edge=False)
-        table.add_column("key", style="bold cyan", no_wrap=True)
-        table.add_column("does")
-        table.add_column("id (remap in reviewer.toml [keymap])", style="dim")
+        table.add_column("key", style="bold cyan", max_width=16)
+        table.add_column("does", ratio=1)
+        table.add_column(Text("id (remap in reviewer.toml [keymap])"), style="dim", no_wrap=True)
         for key, desc, bid in self.rows:
             table.add_row(Text(key), Text(desc), Text(bid))
         with Vertical(id="help-box"):
