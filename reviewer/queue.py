@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -117,13 +117,3 @@ class ReviewQueue(Protocol):
     def close(self) -> None:
         """Release connections."""
 
-
-def iter_all(q: ReviewQueue, flt: ItemFilter | None = None, page: int = 500) -> Iterable[ItemSummary]:
-    """Every item matching `flt`, paging with keyset cursors."""
-    after: str | None = None
-    while True:
-        rows = q.list(flt, limit=page, after=after)
-        yield from rows
-        if len(rows) < page:
-            return
-        after = rows[-1].id

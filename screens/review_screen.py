@@ -435,17 +435,18 @@ class ReviewScreen(AppScreen):
 
         self.app.push_screen(RejectDialog(reasons), done)
 
-    def _output(self) -> str | None:
-        if self.item is None or not isinstance(self.item.item, OutputItem):
-            self.notify("Only outputs can be corrected here.", severity="warning")
+    def _to_correct(self) -> str | None:
+        """The output text to correct, or None: an action goes to the argument editor instead,
+        and an item that cannot be decided here says why."""
+        if self.item is not None and isinstance(self.item.item, ActionItem):
+            self.edit_arguments()
+            return None
+        if not self._can_decide() or self.item is None or not isinstance(self.item.item, OutputItem):
             return None
         return self.item.item.output
 
     def action_correct(self) -> None:
-        if self.item is not None and isinstance(self.item.item, ActionItem):
-            self.edit_arguments()
-            return
-        if not self._can_decide() or (original := self._output()) is None:
+        if (original := self._to_correct()) is None:
             return
 
         def edited(text: str | None) -> None:
@@ -472,10 +473,7 @@ class ReviewScreen(AppScreen):
         self.app.push_screen(ConfirmCorrection(original, text), confirmed)
 
     def action_edit_external(self) -> None:
-        if self.item is not None and isinstance(self.item.item, ActionItem):
-            self.edit_arguments()
-            return
-        if not self._can_decide() or (original := self._output()) is None:
+        if (original := self._to_correct()) is None:
             return
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:

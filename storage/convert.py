@@ -14,7 +14,6 @@ from reviewer.models import (
     FlagSummary,
     ItemSummary,
     OutputItem,
-    parse_item,
 )
 
 SNIPPET_CHARS = 240
@@ -173,10 +172,6 @@ def summary_kwargs(row: Any) -> dict[str, Any]:
 
 def summary(row: Any) -> ItemSummary:
     return ItemSummary(**summary_kwargs(row))
-
-
-def load_item(payload: str) -> OutputItem | ActionItem:
-    return parse_item(payload)
 
 
 def decision_hash(item_id: str, d: DecisionIn) -> str:

@@ -36,6 +36,7 @@ from reviewer.models import (
     OutputItem,
     QueueItem,
     new_id,
+    parse_item,
     utcnow,
 )
 from reviewer.queue import DEFAULT_LEASE_S
@@ -228,7 +229,7 @@ class SqlQueue:
             ).all()
         return QueueItem(
             **cv.summary_kwargs(row),
-            item=cv.load_item(row.payload),
+            item=parse_item(row.payload),
             decisions=[cv.decision(d) for d in ds],
         )
 
@@ -390,11 +391,15 @@ class SqlQueue:
             )
         ).all()
         for item_id, on_timeout in overdue:
-            verdict = "approve" if on_timeout == "approve" else "reject"
-            d = DecisionIn(verdict=verdict, reviewer="system", reasons=["timeout"],
-                           comment="deadline passed before a reviewer decided")
-            self._record(conn, item_id, d, now, status="expired")
+            self._expire(conn, item_id, on_timeout, "deadline passed before a reviewer decided", now)
         return [i for i, _ in overdue]
+
+    def _expire(self, conn: Connection, item_id: str, on_timeout: str | None, comment: str,
+                now: datetime) -> None:
+        """Settle an open action as `system`, reason `timeout`: a reject unless it may approve."""
+        d = DecisionIn(verdict="approve" if on_timeout == "approve" else "reject", reviewer="system",
+                       reasons=["timeout"], comment=comment)
+        self._record(conn, item_id, d, now, status="expired")
 
     def expire(self, item_id: str, comment: str = "deadline passed") -> QueueItem:
         """Expire one open action now (reject by `system`, reason `timeout`), lease or not.
@@ -406,9 +411,7 @@ class SqlQueue:
         with self._write() as conn:
             row = self._locked_item(conn, item_id)
             if row.status in ACTIVE:
-                d = DecisionIn(verdict="approve" if row.on_timeout == "approve" else "reject",
-                               reviewer="system", reasons=["timeout"], comment=comment)
-                self._record(conn, item_id, d, now, status="expired")
+                self._expire(conn, item_id, row.on_timeout, comment, now)
         return self.get(item_id)
 
     def expire_overdue(self, now: datetime | None = None) -> list[str]:
@@ -515,7 +518,11 @@ class SqlQueue:
         self, conn: Connection, item_id: str, d: DecisionIn, now: datetime, *,
         status: str = "decided", reverts: str | None = None,
     ) -> Decision:
-        """Append a decision row, update the item, audit it: all in the caller's transaction."""
+        """Append a decision row, update the item, audit it: all in the caller's transaction.
+
+        `status` is `decided`, `expired` (a system timeout) or `pending` (the first of two
+        approvals); with `reverts`, the row is an undo and the item is pending again.
+        """
         if not self.sqlite:  # keep seq order == commit order, so feed cursors never skip a row
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7263001)")
         row = cv.decision_row(item_id, d, now, self.origin, reverts)
@@ -524,12 +531,16 @@ class SqlQueue:
         if reverts:
             values: dict[str, Any] = {"status": "pending", "verdict": None, "decided_at": None,
                                       "decided_by": None, "approvals": 0}
+            action = "undo"
+        elif status == "pending":
+            values = {"status": "pending", "approvals": items.c.approvals + 1}
+            action = "approve_1_of_2"
         else:
             values = {"status": status, "verdict": d.verdict, "decided_at": n, "decided_by": d.reviewer,
                       "approvals": items.c.approvals + int(d.verdict in ("approve", "correct"))}
+            action = "expire" if status == "expired" else "decide"
         values.update(claimed_by=None, lease_token=None, lease_expires_at=None, updated_at=n)
         conn.execute(update(items).where(items.c.id == item_id).values(**values))
-        action = "undo" if reverts else ("expire" if status == "expired" else "decide")
         detail = {"decision": d.id, "verdict": row["verdict"], "reasons": d.reasons}
         if reverts:
             detail["reverts"] = reverts
@@ -547,7 +558,7 @@ class SqlQueue:
                     return cv.decision(prior)
                 raise Conflict(f"decision id {decision.id} was already used for a different decision")
             row = self._locked_item(conn, item_id)
-            item = cv.load_item(row.payload)
+            item = parse_item(row.payload)
             _check_shape(item, decision)
             if row.status == "expired":
                 raise Expired(f"item {item_id} expired at its deadline and was rejected",
@@ -566,7 +577,8 @@ class SqlQueue:
                 self._sweep(conn, now)
                 expired = True
             elif self._needs_second(row, item, decision):
-                result = self._first_approval(conn, row, decision, now)
+                # the first of two approvals: the item goes back to pending for a second reviewer
+                result = self._record(conn, item_id, decision, now, status="pending")
             else:
                 result = self._record(conn, item_id, self._with_first_edits(conn, row, decision), now)
         if expired:
@@ -587,19 +599,6 @@ class SqlQueue:
             select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.seq))]
         last_revert = max((i for i, d in enumerate(rows) if d.verdict == "revert"), default=-1)
         return rows[last_revert + 1 :]
-
-    def _first_approval(self, conn: Connection, row: Any, d: DecisionIn, now: datetime) -> Decision:
-        """Record the first of two approvals; the item goes back to pending for a second reviewer."""
-        if not self.sqlite:
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7263001)")
-        values = cv.decision_row(row.id, d, now, self.origin)
-        seq = conn.execute(insert(decisions).values(values).returning(decisions.c.seq)).scalar_one()
-        conn.execute(update(items).where(items.c.id == row.id).values(
-            status="pending", approvals=1, claimed_by=None, lease_token=None, lease_expires_at=None,
-            updated_at=cv.naive(now)))
-        self._audit(conn, [{"actor": d.reviewer, "action": "approve_1_of_2", "item_id": row.id,
-                            "detail": {"decision": d.id, "verdict": d.verdict}}], now)
-        return cv.decision(_Row({**values, "seq": seq}))
 
     def _with_first_edits(self, conn: Connection, row: Any, d: DecisionIn) -> DecisionIn:
         """The second approval of a two-approver action: refuse the same reviewer twice, and
