@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,16 @@ def config_paths() -> list[Path]:
 
 
 def load_config() -> dict[str, Any]:
-    """The first `reviewer.toml` found (working directory, then user config dir), or {}."""
+    """The first `reviewer.toml` found (working directory, then user config dir), or {}.
+
+    Read once per process and working directory (the queue, the reviewer's name, keymap and
+    settings all come from it at start); treat the result as read-only.
+    """
+    return _load_config(str(Path.cwd()))
+
+
+@cache
+def _load_config(cwd: str) -> dict[str, Any]:
     for path in config_paths():
         if path.is_file():
             try:
