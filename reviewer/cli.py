@@ -22,6 +22,21 @@ if TYPE_CHECKING:
 EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_STORAGE, EXIT_BAD_INPUT = 3, 4, 5, 6
 
 
+def say(text: str, *, err: bool = False, fg: str | None = None) -> None:
+    """Print human-readable text. Everything the CLI prints passes here or `say_json`, so
+    no control character or bidi override from an item reaches the terminal."""
+    from .safe_text import safe
+
+    click.secho(safe(text, limit=None), err=err, fg=fg)
+
+
+def say_json(text: str) -> None:
+    """Print JSON for scripts: the same data, with terminal controls as `\\u` escapes."""
+    from .safe_text import safe_json
+
+    click.echo(safe_json(text))
+
+
 class ReviewerGroup(click.Group):
     """Turns ReviewerError into one line plus a hint, never a traceback."""
 
@@ -31,9 +46,9 @@ class ReviewerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ReviewerError as e:
-            click.secho(f"error: {e}", err=True, fg="red")
+            say(f"error: {e}", err=True, fg="red")
             if e.hint:
-                click.echo(f"hint: {e.hint}", err=True)
+                say(f"hint: {e.hint}", err=True)
             code = 1
             if isinstance(e, NotFound):
                 code = EXIT_NOT_FOUND
@@ -128,11 +143,11 @@ def ingest(c: Ctx, file: Any, batch: int, as_json: bool) -> None:
     else:
         report = run(queue, file, batch=batch)
     if as_json:
-        click.echo(json.dumps(report.as_dict()))
+        say_json(json.dumps(report.as_dict()))
     else:
         for err in [*report.invalid, *report.conflicts]:
-            click.echo(f"{getattr(file, 'name', '<stdin>')}: {err}", err=True)
-        click.echo(f"inserted {report.inserted}, unchanged {report.unchanged}, "
+            say(f"{getattr(file, 'name', '<stdin>')}: {err}", err=True)
+        say(f"inserted {report.inserted}, unchanged {report.unchanged}, "
                    f"conflicts {len(report.conflicts)}, invalid {len(report.invalid)}")
     if not report.ok:
         sys.exit(EXIT_BAD_INPUT)
@@ -185,7 +200,7 @@ def flag(c: Ctx, output: str | None, output_file: Any, reasons: tuple[str, ...],
         from .errors import Conflict
 
         raise Conflict(f"id {r.id!r}: {r.detail}", hint="use a new --id")
-    click.echo(f"{r.outcome} {r.id}")
+    say(f"{r.outcome} {r.id}")
 
 
 # -- list / show ------------------------------------------------------------------------
@@ -266,16 +281,16 @@ def list_cmd(c: Ctx, limit: int, after: str | None, order: str, as_json: bool, *
     rows = c.queue.list(flt, limit=limit, after=after, order=order)
     if as_json:
         for r in rows:
-            click.echo(r.model_dump_json())
+            say_json(r.model_dump_json())
         return
     total = c.queue.count(flt)
     if not rows:
-        click.echo("no items match" if total == 0 else "no more items")
+        say("no items match" if total == 0 else "no more items")
         return
-    click.echo(_table(["ID", "KIND", "QUEUE", "PRI", "STATUS", "AGE", "WHY", "SNIPPET"],
+    say(_table(["ID", "KIND", "QUEUE", "PRI", "STATUS", "AGE", "WHY", "SNIPPET"],
                       [_summary_line(r) for r in rows]))
     if total > len(rows):
-        click.echo(f"\n{len(rows)} of {total}; more with --after {rows[-1].id}", err=True)
+        say(f"\n{len(rows)} of {total}; more with --after {rows[-1].id}", err=True)
 
 
 def render_item(q: QueueItem) -> str:
@@ -287,7 +302,7 @@ def render_item(q: QueueItem) -> str:
     lines = [f"{q.kind} {safe_line(q.id)}  queue={safe_line(q.queue)}  priority={q.priority}  "
              f"status={q.status}" + (f" ({q.verdict} by {safe_line(q.decided_by)})" if q.verdict else "")]
     src = it.source
-    meta = [f"{k}={safe_line(str(v), 60)}" for k, v in src.model_dump(exclude_none=True).items()]
+    meta = [f"{safe_line(k, 40)}={safe_line(str(v), 60)}" for k, v in src.model_dump(exclude_none=True).items()]
     if meta:
         lines.append("source: " + "  ".join(meta))
     if it.tags:
@@ -330,7 +345,10 @@ def render_item(q: QueueItem) -> str:
 def show(c: Ctx, item_id: str, as_json: bool) -> None:
     """Show one item: flags, conversation, context, output or action, and decisions."""
     q = c.queue.get(item_id)
-    click.echo(q.model_dump_json(indent=2) if as_json else render_item(q))
+    if as_json:
+        say_json(q.model_dump_json(indent=2))
+    else:
+        say(render_item(q))
 
 
 # -- decide / undo ----------------------------------------------------------------------
@@ -387,7 +405,7 @@ def decide(c: Ctx, item_id: str, verdict: str | None, correct_file: Any, argumen
     if decision_id:
         fields["id"] = decision_id
     d = c.queue.decide(item_id, DecisionIn(**fields))
-    click.echo(f"{d.verdict} {item_id} (decision {d.id})")
+    say(f"{d.verdict} {item_id} (decision {d.id})")
 
 
 @cli.command()
@@ -399,7 +417,7 @@ def undo(c: Ctx, item_id: str, reviewer: str | None) -> None:
     from .config import reviewer_name
 
     d = c.queue.undo(item_id, reviewer or reviewer_name())
-    click.echo(f"reverted {d.reverts} on {item_id}; it is pending again")
+    say(f"reverted {d.reverts} on {item_id}; it is pending again")
 
 
 # -- export -----------------------------------------------------------------------------
@@ -425,7 +443,7 @@ def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ..
 
     r = run(c.queue, fmt, out, cursor=cursor, queues=queues, verdicts=verdicts,
             since=since.replace(tzinfo=UTC) if since else None, include_rejected=include_rejected)
-    click.echo(f"wrote {r.written} new records ({r.total} in all) to {r.path}; "
+    say(f"wrote {r.written} new records ({r.total} in all) to {r.path}; "
                f"sha256 {r.sha256[:12]}…; cursor {r.cursor_from}->{r.cursor_to}")
 
 
@@ -439,9 +457,9 @@ def stats(c: Ctx, as_json: bool) -> None:
     """Counts: pending, claimed, decided, expired, decided today."""
     counts = c.queue.stats()
     if as_json:
-        click.echo(json.dumps(counts))
+        say_json(json.dumps(counts))
         return
-    click.echo("  ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
+    say("  ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
 
 
 # -- policy -----------------------------------------------------------------------------
@@ -462,8 +480,8 @@ def policy_check(file: str) -> None:
     for i, r in enumerate(p.rules, 1):
         extra = "".join(f" {k}={v}" for k, v in (("risk", r.risk), ("timeout_s", r.timeout_s)) if v)
         when = " and ".join(c.text for c in r.when) or "always"
-        click.echo(f"{i}. {r.name}: {r.tool} when {when} -> {r.action}{extra}")
-    click.echo(f"ok: {len(p.rules)} rules; anything else -> review")
+        say(f"{i}. {r.name}: {r.tool} when {when} -> {r.action}{extra}")
+    say(f"ok: {len(p.rules)} rules; anything else -> review")
 
 
 @policy.command("test")
@@ -478,7 +496,7 @@ def policy_test(file: str, tool: str, arguments_json: str) -> None:
     v = load_policy(file).evaluate(tool, args)
     rule = f"rule {v.rule!r}" if v.rule else "no rule matched (default)"
     extra = "".join(f" {k}={val}" for k, val in (("risk", v.risk), ("timeout_s", v.timeout_s)) if val)
-    click.echo(f"{v.action}: {rule}{extra}")
+    say(f"{v.action}: {rule}{extra}")
 
 
 # -- db ---------------------------------------------------------------------------------
@@ -503,7 +521,7 @@ def upgrade(c: Ctx) -> None:
         before, after = migrate.upgrade(engine, force=True)
     finally:
         engine.dispose()
-    click.echo(f"schema at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    say(f"schema at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
 
 
 # -- TUI --------------------------------------------------------------------------------
@@ -547,6 +565,6 @@ def demo(items: int, path: str | None, seed: int, no_open: bool) -> None:
     target = Path(path) if path else data_dir() / "demo.db"
     with click.progressbar(length=items, label="building demo queue", file=sys.stderr) as bar:
         build_demo(target, items, seed=seed, progress=bar.update)
-    click.echo(f"demo queue: {target} ({items} items)", err=True)
+    say(f"demo queue: {target} ({items} items)", err=True)
     if not no_open:
         _run_app(f"sqlite:///{target}")

@@ -17,9 +17,12 @@ APP = "reviewer"
 
 
 def data_dir() -> Path:
+    """The user data directory, created private (0700): the queue holds personal data."""
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir(APP, appauthor=False))
+    path = Path(user_data_dir(APP, appauthor=False))
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
 
 
 def config_paths() -> list[Path]:

@@ -19,20 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import Invalid
+from .errors import Invalid, ReviewerError
 from .models import Decision, OutputItem, QueueItem, utcnow
 from .queue import ReviewQueue
-
-
-def effective_decision(item: QueueItem) -> Decision | None:
-    """The decision that stands: the last one not reverted, if the item is decided."""
-    if item.status not in ("decided", "expired"):
-        return None
-    reverted = {d.reverts for d in item.decisions if d.reverts}
-    for d in reversed(item.decisions):
-        if d.verdict != "revert" and d.id not in reverted:
-            return d
-    return None
+from .rules import standing_decision
+from .safe_text import safe_line
 
 
 def golden(item: QueueItem, d: Decision, include_rejected: bool) -> list[dict[str, Any]]:
@@ -117,7 +108,31 @@ def export(
     if fmt not in FORMATS:
         raise Invalid(f"unknown export format {fmt!r}", hint=f"choose one of: {', '.join(FORMATS)}")
     to_record = FORMATS[fmt]
-    out = Path(out)
+    out = _destination(out)
+    try:
+        return _export(queue, fmt, to_record, out, cursor, queues, verdicts, since, include_rejected,
+                       progress)
+    except OSError as e:
+        raise ReviewerError(f"cannot write {safe_line(str(out))}: {e.strerror or e}",
+                            hint="check the path, its permissions and the free disk space") from None
+
+
+def _destination(out: str | Path) -> Path:
+    """`out` as a path an export may replace: a regular file or nothing yet."""
+    if not str(out).strip():
+        raise Invalid("the output file name is empty", hint="pass -o FILE.jsonl")
+    path = Path(out)
+    if path.exists() and not path.is_file():
+        raise Invalid(f"{safe_line(str(path))} exists and is not a regular file",
+                      hint="an export replaces its file whole; give a new file name")
+    return path
+
+
+def _export(
+    queue: ReviewQueue, fmt: str, to_record: Formatter, out: Path, cursor: str | None,
+    queues: Iterable[str] | None, verdicts: Iterable[str] | None, since: datetime | None,
+    include_rejected: bool, progress: Callable[[int, int], None] | None,
+) -> ExportResult:
     start = queue.get_cursor(cursor) if cursor else 0
     touched, end = _touched(queue, start)
     qset, vset = set(queues or ()), set(verdicts or ())
@@ -140,7 +155,7 @@ def export(
             digest.update(ln.encode())
         for i, item_id in enumerate(touched, 1):
             item = queue.get(item_id)
-            d = effective_decision(item)
+            d = standing_decision(item)
             if d is not None and _keep(item, d, qset, vset, since):
                 for rec in to_record(item, d, include_rejected):
                     line = json.dumps(rec, ensure_ascii=False) + "\n"
@@ -165,7 +180,8 @@ def export(
                     "include_rejected": include_rejected},
         "created_at": utcnow().isoformat(),
     }
-    write_atomic(out.with_name(out.name + ".manifest.json"), json.dumps(manifest, indent=2) + "\n")
+    write_atomic(_destination(out.with_name(out.name + ".manifest.json")),
+                 json.dumps(manifest, indent=2) + "\n")
     if cursor:
         queue.set_cursor(cursor, end)
     return result

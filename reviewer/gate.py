@@ -24,6 +24,7 @@ import asyncio
 import functools
 import inspect
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -32,10 +33,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from .policy import Policy, Verdict, load_policy
+from .models import MAX_TIMEOUT_S
+from .policy import Policy, load_policy
+from .rules import POLICY_PREFIX, standing_decision
 
 if TYPE_CHECKING:
-    from .models import ActionItem, Decision, QueueItem
+    from .models import ActionItem, QueueItem
     from .queue import ReviewQueue
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -147,6 +150,9 @@ class Gate:
         `grace_s`: it then gets a rejection, and the helper expires the item once it can.
         """
         arguments = dict(arguments or {})
+        bad = _bad_duration("timeout_s", timeout_s) or _bad_duration("wait_s", wait_s, zero_ok=True)
+        if bad:
+            return self._closed(tool, arguments, bad)
         box: dict[str, Any] = {}
         abandoned = threading.Event()
 
@@ -175,11 +181,16 @@ class Gate:
                  wait_s: float | None, rationale: str | None, context: dict[str, Any] | None,
                  messages: list[dict[str, Any]] | None, preview: dict[str, Any] | None, queue: str,
                  trace_id: str | None, abandoned: threading.Event) -> GateDecision:
-        from .models import DecisionIn, new_id, parse_item
+        from .models import new_id, parse_item
 
         verdict = self.policy.evaluate(tool, arguments)
         risk = _max_risk(risk, verdict.risk)
         timeout = timeout_s or verdict.timeout_s or DEFAULT_TIMEOUT_S
+        if wait_s is not None:
+            # The item's deadline is when this agent stops waiting: a decision after that
+            # would approve a call that never runs, so the queue refuses it even if the
+            # expiry below cannot be written at that moment (a locked database).
+            timeout = min(timeout, max(wait_s, 0.001))
         data: dict[str, Any] = {
             "kind": "action", "id": f"gate-{new_id()}", "queue": queue, "risk": risk,
             "priority": RISK_PRIORITY[risk], "timeout_s": timeout,
@@ -195,40 +206,39 @@ class Gate:
         q.enqueue(item, actor=self.agent)
         assert item.id is not None
         if verdict.action != "review":
-            by = f"policy:{verdict.rule}"
-            q.decide(item.id, DecisionIn(verdict="approve" if verdict.action == "allow" else "reject",
-                                         reviewer=by, reasons=["policy"], comment=f"policy rule {verdict.rule!r}"))
-            return self._from_item(q.get(item.id), tool, arguments, verdict)
+            q.decide_by_policy(item.id, "approve" if verdict.action == "allow" else "reject",
+                               verdict.rule or "default")
+            return self._from_item(q.get(item.id), tool, arguments)
         return self._wait(item.id, tool, arguments, timeout, wait_s, abandoned)
 
     def _wait(self, item_id: str, tool: str, arguments: dict[str, Any], timeout: float,
               wait_s: float | None, abandoned: threading.Event) -> GateDecision:
         q = self.queue
-        stop = time.monotonic() + min(timeout, wait_s if wait_s is not None else timeout)
+        stop = time.monotonic() + timeout
         token = q.change_token()
         while True:
             current = q.get(item_id)
             if current.status in ("decided", "expired"):
-                return self._from_item(current, tool, arguments, None)
+                return self._from_item(current, tool, arguments)
             left = stop - time.monotonic()
             if left <= 0 or abandoned.is_set():
                 break
             token = q.wait_for_change(token, min(left, 1.0), poll_s=self.poll_s)  # type: ignore[call-arg]
-        gave_up = abandoned.is_set() or (wait_s is not None and wait_s < timeout)
+        gave_up = abandoned.is_set() or wait_s is not None
         why = "the agent stopped waiting" if gave_up else "deadline passed"
-        return self._from_item(q.expire(item_id, why), tool, arguments, None)
+        return self._from_item(q.expire(item_id, why), tool, arguments)
 
     # -- decisions ----------------------------------------------------------------------
 
-    def _from_item(self, item: QueueItem, tool: str, arguments: dict[str, Any],
-                   verdict: Verdict | None) -> GateDecision:
-        d = _final(item)
+    def _from_item(self, item: QueueItem, tool: str, arguments: dict[str, Any]) -> GateDecision:
+        d = standing_decision(item)
         if d is None:
             return self._closed(tool, arguments, f"item {item.id} is {item.status} without a decision")
-        policy = d.reviewer.removeprefix("policy:") if d.reviewer.startswith("policy:") else None
+        # who decided comes from the record, never from the reviewer's name
+        policy = d.reviewer.removeprefix(POLICY_PREFIX) if d.by == "policy" else None
         approved = d.verdict in ("approve", "correct")
         args = d.arguments if d.verdict == "correct" and d.arguments is not None else arguments
-        if d.reviewer == "system":
+        if d.by == "system":
             feedback = (f"No reviewer approved the call {tool}({_args_text(arguments)}) in time "
                         f"({d.comment or 'timeout'}); it was not run. Do not retry it unchanged; "
                         f"tell the user it needs human approval.")
@@ -247,7 +257,7 @@ class Gate:
                         "Use exactly these arguments.")
         else:
             feedback = f"Approved by {d.reviewer}."
-        if d.comment and approved and policy is None and d.reviewer != "system":
+        if d.comment and approved and d.by == "human":
             feedback += f" Reviewer's comment: {d.comment}"
         return GateDecision(approved=approved, verdict=d.verdict, arguments=args, feedback=feedback,
                             reviewer=d.reviewer, decided_by_policy=policy, item_id=item.id,
@@ -312,9 +322,14 @@ def _max_risk(a: str | None, b: str | None) -> str:
     return max(given, key=RISK_ORDER.index)
 
 
-def _final(item: QueueItem) -> Decision | None:
-    """The decision that settled the item: the last one, if it is not a revert."""
-    if item.status not in ("decided", "expired") or not item.decisions:
+def _bad_duration(name: str, value: float | None, *, zero_ok: bool = False) -> str | None:
+    """Why `value` cannot be a number of seconds to wait, or None when it can."""
+    if value is None:
         return None
-    last = item.decisions[-1]
-    return None if last.verdict == "revert" else last
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return f"{name} must be a finite number of seconds, got {value!r}"
+    if value < 0 or (value == 0 and not zero_ok):
+        return f"{name} must be positive, got {value!r}"
+    if value > MAX_TIMEOUT_S:
+        return f"{name} is more than {MAX_TIMEOUT_S:,.0f} s (30 days), got {value!r}"
+    return None

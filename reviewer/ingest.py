@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from .models import ActionItem, OutputItem, parse_item
 from .queue import ReviewQueue
+from .safe_text import safe_line
 
 BATCH = 1000
 
@@ -49,7 +50,7 @@ def describe(e: ValidationError) -> str:
     parts = []
     for err in e.errors(include_url=False)[:3]:
         if err["type"] == "json_invalid":
-            return f"not valid JSON ({err['ctx'].get('error', 'parse error')})"
+            return safe_line(f"not valid JSON ({err['ctx'].get('error', 'parse error')})", 500)
         loc = [str(x) for x in err["loc"]]
         if loc and loc[0] in ("output", "action") and err["type"] != "union_tag_invalid":
             loc = loc[1:]  # drop the discriminator tag pydantic puts first
@@ -63,7 +64,8 @@ def describe(e: ValidationError) -> str:
             where, msg = "kind", "required field is missing ('output' or 'action')"
         parts.append(f"{where}: {msg}")
     extra = len(e.errors()) - 3
-    return "; ".join(parts) + (f" (and {extra} more)" if extra > 0 else "")
+    # field names come from the item (free keys), so the line goes through the safe-text path
+    return safe_line("; ".join(parts) + (f" (and {extra} more)" if extra > 0 else ""), 500)
 
 
 def parse_lines(
@@ -78,7 +80,7 @@ def parse_lines(
         except ValidationError as e:
             errors.append(LineError(n, describe(e)))
         except ValueError as e:  # undecodable bytes
-            errors.append(LineError(n, f"not valid UTF-8 JSON ({e})"))
+            errors.append(LineError(n, safe_line(f"not valid UTF-8 JSON ({e})", 500)))
 
 
 def ingest(
@@ -113,7 +115,7 @@ def ingest(
             elif r.outcome == "unchanged":
                 report.unchanged += 1
             else:
-                report.conflicts.append(LineError(n, f"id {r.id!r}: {r.detail}"))
+                report.conflicts.append(LineError(n, safe_line(f"id {r.id!r}: {r.detail}", 500)))
         pending.clear()
         if progress:
             progress(read)

@@ -6,12 +6,15 @@ speak these models. Every string in an item is untrusted data and is kept byte-f
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
+from .rules import DecidedBy
+from .safe_text import CONTROL_CHARS
 from .timefmt import utcnow
 
 __all__ = ["utcnow"]  # re-exported: models and storage use it
@@ -33,7 +36,16 @@ Status = Literal["pending", "claimed", "decided", "expired"]
 STATUSES: tuple[str, ...] = ("pending", "claimed", "decided", "expired")
 RISKS: tuple[str, ...] = ("low", "medium", "high", "critical")
 
-_LABEL = re.compile(r"^[^\x00-\x1f\x7f]+$")
+_LABEL = re.compile(f"^[^{CONTROL_CHARS}\\t\\n]+$")
+
+# What the rest of the product can store, show and decide. Anything beyond is refused when
+# it arrives, with the limit in the message.
+MAX_PRIORITY = 10_000
+MAX_TIMEOUT_S = 30 * 24 * 3600.0
+MAX_DURATION_MS = 7 * 24 * 3600 * 1000
+MAX_DEPTH = 32  # nesting of objects and lists inside an item, from the item itself
+MAX_KEYS = 1_000  # keys of one object, items of one list
+MAX_ITEM_CHARS = 16 * 1024 * 1024  # all the strings of one item together
 
 
 def new_id() -> str:
@@ -43,14 +55,45 @@ def new_id() -> str:
 
 class _Model(BaseModel):
     # defer_build: validators are built on first use, which keeps `import reviewer.models`
-    # (and so CLI and TUI start) fast.
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    # (and so CLI and TUI start) fast. Numbers must be finite everywhere.
+    model_config = ConfigDict(extra="forbid", defer_build=True, allow_inf_nan=False)
+
+
+_FREE = ConfigDict(extra="allow", defer_build=True, allow_inf_nan=False)
+"""Models that keep extra keys the submitter sent (provider fields, free metadata)."""
 
 
 def _check_label(value: str) -> str:
     if not _LABEL.match(value):
-        raise ValueError("must be a non-empty string without control characters")
+        raise ValueError("must be a non-empty string without control or bidi characters")
     return value
+
+
+def check_limits(data: Any) -> Any:
+    """Refuse JSON-like data nested deeper than MAX_DEPTH, with more than MAX_KEYS entries in
+    one object or list, holding a non-finite number, or with more than MAX_ITEM_CHARS of text."""
+    chars = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            chars += len(value)
+        elif isinstance(value, dict | list | tuple):
+            if depth >= MAX_DEPTH:
+                raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+            if len(value) > MAX_KEYS:
+                raise ValueError(f"an object or list has {len(value):,} entries (at most {MAX_KEYS:,})")
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    chars += len(k) if isinstance(k, str) else 0
+                    stack.append((v, depth + 1))
+            else:
+                stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("numbers must be finite (no NaN or Infinity)")
+    if chars > MAX_ITEM_CHARS:
+        raise ValueError(f"holds {chars:,} characters of text (at most {MAX_ITEM_CHARS:,})")
+    return data
 
 
 Label = Annotated[str, AfterValidator(_check_label)]
@@ -68,7 +111,7 @@ class Flag(_Model):
 class Message(BaseModel):
     """One chat message. Extra provider keys are kept."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = _FREE
     role: str
     content: str | None = None
     name: str | None = None
@@ -85,7 +128,7 @@ class Input(_Model):
 class Document(BaseModel):
     """A retrieved document the model had as context."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = _FREE
     id: str
     title: str | None = None
     text: str
@@ -99,7 +142,7 @@ class Context(_Model):
 class Source(BaseModel):
     """Where the item came from. Free extra keys are kept."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = _FREE
     app: str | None = None
     trace_id: str | None = None
     span_id: str | None = None
@@ -129,13 +172,18 @@ class Action(_Model):
 class _ItemBase(_Model):
     id: Label | None = None
     queue: Label = "default"
-    priority: int = Field(default=2, ge=0)
+    priority: int = Field(default=2, ge=0, le=MAX_PRIORITY)
     tags: list[Label] = Field(default_factory=list)
     source: Source = Field(default_factory=Source)
     flags: list[Flag] = Field(default_factory=list)
     input: Input = Field(default_factory=Input)
     context: Context = Field(default_factory=Context)
     created_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _limits(cls, data: Any) -> Any:
+        return check_limits(data)
 
     @field_validator("created_at")
     @classmethod
@@ -166,7 +214,7 @@ class ActionItem(_ItemBase):
     kind: Literal["action"]
     action: Action
     risk: Risk = "high"
-    timeout_s: float | None = Field(default=None, gt=0)
+    timeout_s: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
     expires_at: datetime | None = None
     on_timeout: Literal["reject", "approve"] = "reject"
 
@@ -212,7 +260,12 @@ class DecisionIn(_Model):
     correction: str | None = None
     arguments: dict[str, Any] | None = None
     scores: dict[str, float | bool | str] = Field(default_factory=dict)
-    duration_ms: int | None = Field(default=None, ge=0)
+    duration_ms: int | None = Field(default=None, ge=0, le=MAX_DURATION_MS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _limits(cls, data: Any) -> Any:
+        return check_limits(data)
 
 
 class Decision(DecisionIn):
@@ -224,6 +277,8 @@ class Decision(DecisionIn):
     decided_at: datetime
     reverts: str | None = None
     origin: str | None = None
+    by: DecidedBy = Field(default="human", description="who decided: a human reviewer, a policy "
+                          "rule or the queue itself (a deadline); recorded, never read from a name")
 
 
 class Lease(_Model):

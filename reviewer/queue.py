@@ -86,6 +86,9 @@ class ReviewQueue(Protocol):
     ) -> Decision:
         """Record a decision; idempotent by decision id. Needs the lease if one is held."""
 
+    def decide_by_policy(self, item_id: str, verdict: str, rule: str) -> Decision:
+        """Settle an action by policy rule `rule` (`approve` or `reject`), recorded as such."""
+
     def undo(self, item_id: str, reviewer: str) -> Decision:
         """Append a revert of the item's last decision and return the item to the queue."""
 

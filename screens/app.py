@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from reviewer.errors import ReviewerError
+from reviewer.safe_text import safe_line
 from reviewer.timefmt import utcnow
 
+from .inert import InertFilter
 from .queue_screen import QueueScreen
 from .source import Source
 
@@ -70,6 +73,10 @@ class ReviewerApp(App[None]):
         self.clock = clock
         self.history: list[str] = []  # ids decided in this session, for undo
         self._keymap = keymap or {}
+        self._inert = InertFilter()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return [*super().get_line_filters(), self._inert]
 
     @property
     def settings(self) -> Settings:
@@ -160,7 +167,7 @@ class ReviewerApp(App[None]):
 
         if self.history and self.history[-1] == msg.item_id:
             self.history.pop()
-        self.notify(f"Undone: {msg.item_id} is back in the queue.", markup=False)
+        self.notify(f"Undone: {safe_line(msg.item_id, 60)} is back in the queue.", markup=False)
         screen = self.screen
         if isinstance(screen, ReviewScreen):
             screen.show_undone(msg.item_id)
@@ -223,7 +230,7 @@ class ReviewerApp(App[None]):
             if isinstance(screen, ReviewScreen):
                 screen.busy = False
         if isinstance(error, ReviewerError):
-            message, hint = str(error), error.hint
+            message, hint = str(error), error.hint  # shown as plain text by ErrorScreen
         else:
             message, hint = f"{type(error).__name__}: {error}", "this is a bug; please report it"
         screen = self.screen

@@ -260,10 +260,12 @@ class ReviewScreen(AppScreen):
         meta.append_text(heading("\nMetadata"))
         src = it.source.model_dump(exclude_none=True)
         for k, v in src.items():
-            meta.append(f"\n{k}: ", style="dim")
+            meta.append("\n")
+            meta.append_text(line(f"{k}: ", "dim", 40))
             meta.append_text(line(str(v), limit=80))
         for k, v in it.context.metadata.items():
-            meta.append(f"\n{safe_line(k, 40)}: ", style="dim")
+            meta.append("\n")
+            meta.append_text(line(f"{k}: ", "dim", 40))
             meta.append_text(line(json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v, limit=120))
         if it.tags:
             meta.append("\ntags: ", style="dim")
@@ -349,7 +351,7 @@ class ReviewScreen(AppScreen):
                 self.lease = self.rapp.queue.renew(self.lease, lease_s=LEASE_S)
             except LeaseError as e:
                 self.lease = None
-                self.app.call_from_thread(self.notify, str(e), severity="warning", markup=False)
+                self.app.call_from_thread(self.notify, safe_line(str(e), 300), severity="warning", markup=False)
 
     def release(self, lease: Lease) -> None:
         queue = self.rapp.queue
@@ -489,7 +491,7 @@ class ReviewScreen(AppScreen):
             with open(path, encoding="utf-8") as fh:
                 text = fh.read()
         except (OSError, UnicodeDecodeError) as e:
-            self.notify(f"Editor failed: {e}", severity="error", markup=False)
+            self.notify(safe_line(f"Editor failed: {e}", 300), severity="error", markup=False)
             return
         finally:
             os.unlink(path)

@@ -84,3 +84,4 @@ def render_side(lines: list[DiffLine]) -> tuple[Text, Text]:
     left.rstrip()
     right.rstrip()
     return left, right
+

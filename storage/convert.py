@@ -179,7 +179,8 @@ def decision_hash(item_id: str, d: DecisionIn) -> str:
 
 
 def decision_row(
-    item_id: str, d: DecisionIn, now: datetime, origin: str | None, reverts: str | None = None
+    item_id: str, d: DecisionIn, now: datetime, origin: str | None, reverts: str | None = None,
+    by: str = "human",
 ) -> dict[str, Any]:
     return {
         "id": d.id,
@@ -196,6 +197,7 @@ def decision_row(
         "reverts": reverts,
         "origin": origin,
         "content_hash": decision_hash(item_id, d),
+        "by_kind": by,
     }
 
 
@@ -216,4 +218,5 @@ def decision(row: Any) -> Decision:
         decided_at=aware(m["decided_at"]),
         reverts=m["reverts"],
         origin=m["origin"],
+        by=m["by_kind"],
     )

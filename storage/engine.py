@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -15,6 +16,11 @@ BUSY_TIMEOUT_MS = 10_000
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def sqlite_file(engine: Engine) -> str | None:
+    """The database file of a SQLite engine, or None."""
+    return engine.url.database if is_sqlite(engine) else None
 
 
 def make_engine(url: str) -> Engine:
@@ -41,12 +47,24 @@ def make_engine(url: str) -> Engine:
     raise StorageError(f"unsupported database {backend!r}", hint="use sqlite or postgresql")
 
 
+def _private_file(path: Path) -> None:
+    """Create the queue file (and its directory) readable by its owner only: items hold
+    conversations and customer data. SQLite gives its -wal and -shm files the same mode."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError as e:
+        raise StorageError(f"cannot create the queue database {path}: {e.strerror}",
+                           hint="check the directory exists and is writable") from None
+
+
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if not database or database == ":memory:":
         raise StorageError(
             "an in-memory SQLite queue cannot be shared", hint="give a file: sqlite:///queue.db"
         )
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    _private_file(Path(database).expanduser())
     engine = create_engine(
         url,
         connect_args={"isolation_level": None, "check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},

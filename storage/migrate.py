@@ -6,7 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
-HEAD = "0002"
+from .schema import HEAD
+
 SCRIPTS = Path(__file__).parent / "migrations"
 
 

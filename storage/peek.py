@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-HEAD = "0002"  # storage.migrate.HEAD
+from .schema import HEAD
+
 # storage.convert.SUMMARY_FIELDS (that module imports pydantic, which this one avoids)
 FIELDS = (
     "id", "kind", "queue", "priority", "status", "risk", "tool", "tags", "flags", "snippet",

@@ -18,7 +18,6 @@ from reviewer.errors import (
     AlreadyDecided,
     Conflict,
     Expired,
-    Invalid,
     LeaseError,
     NotFound,
     ReviewerError,
@@ -40,10 +39,11 @@ from reviewer.models import (
     utcnow,
 )
 from reviewer.queue import DEFAULT_LEASE_S
+from reviewer.rules import POLICY_PREFIX, SYSTEM, DecidedBy, check_human, check_shape
 
 from . import convert as cv
 from . import migrate
-from .engine import is_sqlite, make_engine
+from .engine import is_sqlite, make_engine, sqlite_file
 from .tables import audit, cursors, decisions, items
 
 BATCH = 500  # ids per IN (...) lookup
@@ -108,6 +108,8 @@ class SqlQueue:
         if migrate_schema:
             with self._errors():
                 migrate.upgrade(engine)
+        self._file = sqlite_file(engine)
+        self._file_id = _file_id(self._file)
 
     @classmethod
     def open(cls, url: str, **kw: Any) -> SqlQueue:
@@ -350,6 +352,7 @@ class SqlQueue:
         data_version` on one held connection (microseconds; it moves when another connection
         commits), and the token is read only then."""
         deadline = time.monotonic() + timeout_s
+        self._check_file()
         token = self.change_token()
         if last is None or token != last:
             return token
@@ -370,6 +373,13 @@ class SqlQueue:
             finally:
                 if raw is not None:
                     raw.close()
+
+    def _check_file(self) -> None:
+        """A SQLite file deleted or replaced under a waiting process keeps working through
+        the open descriptors, but nobody else sees it any more: say so instead of waiting."""
+        if self._file is not None and _file_id(self._file) != self._file_id:
+            raise StorageError(f"the queue database {self._file} was deleted or replaced",
+                               hint="restore the file or point REVIEWER_DB at the new queue")
 
     # -- leases -------------------------------------------------------------------------
 
@@ -397,9 +407,9 @@ class SqlQueue:
     def _expire(self, conn: Connection, item_id: str, on_timeout: str | None, comment: str,
                 now: datetime) -> None:
         """Settle an open action as `system`, reason `timeout`: a reject unless it may approve."""
-        d = DecisionIn(verdict="approve" if on_timeout == "approve" else "reject", reviewer="system",
+        d = DecisionIn(verdict="approve" if on_timeout == "approve" else "reject", reviewer=SYSTEM,
                        reasons=["timeout"], comment=comment)
-        self._record(conn, item_id, d, now, status="expired")
+        self._record(conn, item_id, d, now, status="expired", by="system")
 
     def expire(self, item_id: str, comment: str = "deadline passed") -> QueueItem:
         """Expire one open action now (reject by `system`, reason `timeout`), lease or not.
@@ -421,6 +431,7 @@ class SqlQueue:
     def claim_next(
         self, reviewer: str, flt: ItemFilter | None = None, *, lease_s: float = DEFAULT_LEASE_S
     ) -> Lease | None:
+        check_human(reviewer)
         now = utcnow()
         n = cv.naive(now)
         token = new_id()
@@ -458,6 +469,7 @@ class SqlQueue:
         return row
 
     def claim(self, item_id: str, reviewer: str, *, lease_s: float = DEFAULT_LEASE_S) -> Lease:
+        check_human(reviewer)
         now = utcnow()
         expires = now + timedelta(seconds=lease_s)
         with self._write() as conn:
@@ -516,7 +528,7 @@ class SqlQueue:
 
     def _record(
         self, conn: Connection, item_id: str, d: DecisionIn, now: datetime, *,
-        status: str = "decided", reverts: str | None = None,
+        status: str = "decided", reverts: str | None = None, by: DecidedBy = "human",
     ) -> Decision:
         """Append a decision row, update the item, audit it: all in the caller's transaction.
 
@@ -525,7 +537,7 @@ class SqlQueue:
         """
         if not self.sqlite:  # keep seq order == commit order, so feed cursors never skip a row
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7263001)")
-        row = cv.decision_row(item_id, d, now, self.origin, reverts)
+        row = cv.decision_row(item_id, d, now, self.origin, reverts, by)
         seq = conn.execute(insert(decisions).values(row).returning(decisions.c.seq)).scalar_one()
         n = cv.naive(now)
         if reverts:
@@ -549,6 +561,16 @@ class SqlQueue:
         return cv.decision(_Row({**row, "seq": seq}))
 
     def decide(self, item_id: str, decision: DecisionIn, *, lease: Lease | None = None) -> Decision:
+        check_human(decision.reviewer)
+        return self._decide(item_id, decision, lease, "human")
+
+    def decide_by_policy(self, item_id: str, verdict: str, rule: str) -> Decision:
+        """Settle an open action by a policy rule (recorded as `policy:<rule>`, by `policy`)."""
+        d = DecisionIn(verdict="approve" if verdict == "approve" else "reject",
+                       reviewer=f"{POLICY_PREFIX}{rule}", reasons=["policy"], comment=f"policy rule {rule!r}")
+        return self._decide(item_id, d, None, "policy")
+
+    def _decide(self, item_id: str, decision: DecisionIn, lease: Lease | None, by: DecidedBy) -> Decision:
         now = utcnow()
         expired = False
         with self._write() as conn:
@@ -559,7 +581,7 @@ class SqlQueue:
                 raise Conflict(f"decision id {decision.id} was already used for a different decision")
             row = self._locked_item(conn, item_id)
             item = parse_item(row.payload)
-            _check_shape(item, decision)
+            check_shape(item, decision)
             if row.status == "expired":
                 raise Expired(f"item {item_id} expired at its deadline and was rejected",
                               hint="the agent has been told no; it must ask again")
@@ -578,9 +600,9 @@ class SqlQueue:
                 expired = True
             elif self._needs_second(row, item, decision):
                 # the first of two approvals: the item goes back to pending for a second reviewer
-                result = self._record(conn, item_id, decision, now, status="pending")
+                result = self._record(conn, item_id, decision, now, status="pending", by=by)
             else:
-                result = self._record(conn, item_id, self._with_first_edits(conn, row, decision), now)
+                result = self._record(conn, item_id, self._with_first_edits(conn, row, decision), now, by=by)
         if expired:
             raise Expired(f"item {item_id} passed its deadline before the decision; it was rejected",
                           hint="the agent has been told no; it must ask again")
@@ -615,6 +637,7 @@ class SqlQueue:
         return d
 
     def undo(self, item_id: str, reviewer: str) -> Decision:
+        check_human(reviewer)
         now = utcnow()
         with self._write() as conn:
             row = self._locked_item(conn, item_id)
@@ -646,6 +669,14 @@ class SqlQueue:
                 conn.execute(insert(cursors).values(name=name, position=position, updated_at=now))
 
 
+def _file_id(path: str | None) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if st else None
+
+
 def _data_version(raw: Any) -> int | None:
     """SQLite's data_version on a held connection; None (always "maybe changed") elsewhere."""
     if raw is None:
@@ -663,20 +694,6 @@ class _Row:
 
     def __init__(self, mapping: dict[str, Any]):
         self._mapping = mapping
-
-
-def _check_shape(item: OutputItem | ActionItem, d: DecisionIn) -> None:
-    if isinstance(item, OutputItem):
-        if d.arguments is not None:
-            raise Invalid("arguments apply to actions; this item is an output", hint="use --correct-file")
-        if d.verdict == "correct" and d.correction is None:
-            raise Invalid("a correction needs the corrected text", hint="pass --correct-file FILE")
-    else:
-        if d.correction is not None:
-            raise Invalid("a text correction applies to outputs; for actions edit the arguments",
-                      hint="pass --arguments JSON")
-        if d.verdict == "correct" and d.arguments is None:
-            raise Invalid("correcting an action needs the edited arguments", hint="pass --arguments JSON")
 
 
 def _storage_error(e: DBAPIError) -> StorageError:

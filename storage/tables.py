@@ -75,6 +75,7 @@ class DecisionRow(SQLModel, table=True):
     reverts: str | None = Field(default=None, sa_column=Column(Text))
     origin: str | None = Field(default=None, sa_column=Column(Text))
     content_hash: str = Field(sa_column=Column(Text, nullable=False))
+    by_kind: str = Field(default="human", sa_column=Column(Text, nullable=False, server_default="human"))
 
 
 class AuditRow(SQLModel, table=True):

@@ -197,7 +197,9 @@ def test_export_include_rejected(loaded, tmp_path):
 
 def test_db_upgrade(run):
     r = run("db", "upgrade")
-    assert r.exit_code == 0 and "schema at 0002" in r.output
+    from storage.schema import HEAD
+
+    assert r.exit_code == 0 and f"schema at {HEAD}" in r.output
 
 
 def test_bad_db_url_is_one_clear_line(run):
@@ -234,7 +236,7 @@ def test_version_and_help_are_fast_and_light():
 
 
 def test_db_upgrade_migrates_an_old_schema(tmp_path):
-    """A database at revision 0001 gets the 0002 indexes when opened."""
+    """A database at revision 0001 gets the later indexes and columns when upgraded."""
     import sqlite3
 
     from storage import migrate
@@ -253,7 +255,7 @@ def test_db_upgrade_migrates_an_old_schema(tmp_path):
         conn.commit()
     assert migrate.current_revision(engine) == "0001"
     r = CliRunner().invoke(cli, ["--db", url, "db", "upgrade"])
-    assert "schema at 0002 (was 0001)" in r.output
+    assert f"schema at {migrate.HEAD} (was 0001)" in r.output
     names = {row[0] for row in sqlite3.connect(tmp_path / "old.db").execute(
         "SELECT name FROM sqlite_master WHERE type='index'")}
     assert {"ix_items_priority", "ix_items_kind"} <= names

@@ -40,7 +40,7 @@ def test_action_defaults():
         ({"kind": "output", "output": "x", "flags": [{"score": 1}]}, "flags.0.reason: required field is missing"),
         ({"kind": "action", "action": {"tool": "t"}, "risk": "huge"}, "risk: Input should be"),
         ({"kind": "output", "output": 42}, "output: Input should be a valid string"),
-        ({"kind": "output", "output": "x", "tags": ["a\nb"]}, "tags.0: must be a non-empty string without control characters"),
+        ({"kind": "output", "output": "x", "tags": ["a\nb"]}, "tags.0: must be a non-empty string without control or bidi characters"),
     ],
 )
 def test_errors_name_the_field_and_what_was_expected(data, expected):
