@@ -474,13 +474,17 @@ def policy() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 def policy_check(file: str) -> None:
     """Validate a policy FILE and list its rules in the order they are tried."""
-    from .policy import load_policy
+    from .policy import load_policy, warnings
 
     p = load_policy(file)
+    for tool in p.schemas:
+        say(f"schema: {tool} arguments must fit a JSON Schema")
     for i, r in enumerate(p.rules, 1):
         extra = "".join(f" {k}={v}" for k, v in (("risk", r.risk), ("timeout_s", r.timeout_s)) if v)
         when = " and ".join(c.text for c in r.when) or "always"
         say(f"{i}. {r.name}: {r.tool} when {when} -> {r.action}{extra}")
+    for w in warnings(p):
+        say(f"warning: {w}", err=True)
     say(f"ok: {len(p.rules)} rules; anything else -> review")
 
 
@@ -489,14 +493,24 @@ def policy_check(file: str) -> None:
 @click.option("--tool", required=True, help="The tool name the agent calls.")
 @click.option("--arguments", "arguments_json", default="{}", metavar="JSON", help="The call's arguments.")
 def policy_test(file: str, tool: str, arguments_json: str) -> None:
-    """Show which rule of FILE fires for one call, and what it decides."""
+    """Show what FILE decides for one call, and why each rule did or did not match.
+
+    \b
+    reviewer policy test policy.toml --tool run_sql --arguments '{"statement": "SELECT 1"}'
+    """
     from .policy import load_policy
 
     args = _json_object(arguments_json, "--arguments")
-    v = load_policy(file).evaluate(tool, args)
-    rule = f"rule {v.rule!r}" if v.rule else "no rule matched (default)"
+    v, steps, outside = load_policy(file).explain(tool, args)
+    rule = f"rule {v.rule!r}" if v.rule else "no rule decided (default)"
     extra = "".join(f" {k}={val}" for k, val in (("risk", v.risk), ("timeout_s", v.timeout_s)) if val)
     say(f"{v.action}: {rule}{extra}")
+    say(f"  because {v.why}")
+    if outside and v.rule:
+        say(f"  schema: outside the schema of {tool} ({outside}), so no rule may allow it")
+    for i, st in enumerate(steps, 1):
+        mark = "->" if st.decided else "  "
+        say(f"{mark} {i}. {st.rule.name} ({st.rule.action}): {st.outcome}: {'; '.join(st.reasons)}")
 
 
 # -- db ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from .models import MAX_TIMEOUT_S
+from .models import MAX_TIMEOUT_S, new_id
 from .policy import Policy, load_policy
 from .rules import POLICY_PREFIX, standing_decision
 
@@ -155,13 +155,14 @@ class Gate:
             return self._closed(tool, arguments, bad)
         box: dict[str, Any] = {}
         abandoned = threading.Event()
+        item_id = f"gate-{new_id()}"
 
         def run() -> None:
             try:
-                box["d"] = self._request(tool, arguments, risk, timeout_s, wait_s, rationale, context,
-                                         messages, preview, queue, trace_id, abandoned)
+                box["d"] = self._request(item_id, tool, arguments, risk, timeout_s, wait_s, rationale,
+                                         context, messages, preview, queue, trace_id, abandoned)
             except Exception as e:  # fail closed, whatever went wrong
-                box["d"] = self._closed(tool, arguments, f"{type(e).__name__}: {e}")
+                box["d"] = self._closed(tool, arguments, _cause(e), item_id)
 
         helper = threading.Thread(target=run, name=f"gate:{tool}", daemon=True)
         helper.start()
@@ -170,18 +171,19 @@ class Gate:
         if helper.is_alive():
             abandoned.set()
             return self._closed(tool, arguments, f"the queue did not answer within {limit + self.grace_s:.0f} s "
-                                "(locked or unreachable?)")
+                                "(locked or unreachable?)", item_id)
         return box["d"]
 
     async def arequest(self, tool: str, arguments: dict[str, Any] | None = None, **kw: Any) -> GateDecision:
         """`request` for asyncio code; the wait runs in a thread and never blocks the loop."""
         return await asyncio.to_thread(self.request, tool, arguments, **kw)
 
-    def _request(self, tool: str, arguments: dict[str, Any], risk: str | None, timeout_s: float | None,
+    def _request(self, item_id: str, tool: str, arguments: dict[str, Any], risk: str | None,
+                 timeout_s: float | None,
                  wait_s: float | None, rationale: str | None, context: dict[str, Any] | None,
                  messages: list[dict[str, Any]] | None, preview: dict[str, Any] | None, queue: str,
                  trace_id: str | None, abandoned: threading.Event) -> GateDecision:
-        from .models import new_id, parse_item
+        from .models import parse_item
 
         verdict = self.policy.evaluate(tool, arguments)
         risk = _max_risk(risk, verdict.risk)
@@ -192,7 +194,7 @@ class Gate:
             # expiry below cannot be written at that moment (a locked database).
             timeout = min(timeout, max(wait_s, 0.001))
         data: dict[str, Any] = {
-            "kind": "action", "id": f"gate-{new_id()}", "queue": queue, "risk": risk,
+            "kind": "action", "id": item_id, "queue": queue, "risk": risk,
             "priority": RISK_PRIORITY[risk], "timeout_s": timeout,
             "action": {"tool": tool, "arguments": arguments, "rationale": rationale, "preview": preview},
             "source": {"app": self.agent, "trace_id": trace_id},
@@ -264,9 +266,9 @@ class Gate:
                             reasons=d.reasons, comment=d.comment)
 
     @staticmethod
-    def _closed(tool: str, arguments: dict[str, Any], cause: str) -> GateDecision:
+    def _closed(tool: str, arguments: dict[str, Any], cause: str, item_id: str | None = None) -> GateDecision:
         return GateDecision(
-            approved=False, verdict="reject", arguments=arguments, error=cause,
+            approved=False, verdict="reject", arguments=arguments, error=cause, item_id=item_id,
             feedback=(f"The approval gate could not get a decision for {tool} ({cause}), so the "
                       "call was not run. Do not retry it unchanged; tell the user approval failed."),
         )
@@ -333,3 +335,14 @@ def _bad_duration(name: str, value: float | None, *, zero_ok: bool = False) -> s
     if value > MAX_TIMEOUT_S:
         return f"{name} is more than {MAX_TIMEOUT_S:,.0f} s (30 days), got {value!r}"
     return None
+
+
+def _cause(e: Exception) -> str:
+    """One line naming what went wrong, for `GateDecision.error`."""
+    from pydantic import ValidationError
+
+    if isinstance(e, ValidationError):
+        from .ingest import describe
+
+        return f"the request is not a valid item: {describe(e)}"
+    return f"{type(e).__name__}: {e}"

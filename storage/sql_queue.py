@@ -105,11 +105,12 @@ class SqlQueue:
         self.two_approvers = frozenset(two_approvers)
         self.sqlite = is_sqlite(engine)
         self.origin = origin or f"{socket.gethostname()}:{os.getpid()}"
+        self._file = sqlite_file(engine)
+        self._file_id = _file_id(self._file)
         if migrate_schema:
             with self._errors():
                 migrate.upgrade(engine)
-        self._file = sqlite_file(engine)
-        self._file_id = _file_id(self._file)
+            self._file_id = _file_id(self._file)
 
     @classmethod
     def open(cls, url: str, **kw: Any) -> SqlQueue:
@@ -127,6 +128,7 @@ class SqlQueue:
         except ReviewerError:
             raise
         except (OperationalError, DBAPIError) as e:
+            self._check_file()
             raise _storage_error(e) from e
 
     @contextmanager
