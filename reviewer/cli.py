@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import __version__
+from .vocab import KINDS, OPEN, RISKS, STATUSES
 
 if TYPE_CHECKING:
     from .models import ItemFilter, ItemSummary, QueueItem
@@ -209,11 +210,11 @@ def flag(c: Ctx, output: str | None, output_file: Any, reasons: tuple[str, ...],
 def _filter_options(f: Any) -> Any:
     opts = [
         click.option("--queue", help="Only this queue."),
-        click.option("--kind", type=click.Choice(["output", "action"])),
+        click.option("--kind", type=click.Choice(KINDS)),
         click.option("--status", multiple=True,
-                     type=click.Choice(["pending", "claimed", "decided", "expired"]),
+                     type=click.Choice(STATUSES),
                      help="Only these states (repeatable)."),
-        click.option("--risk", type=click.Choice(["low", "medium", "high", "critical"])),
+        click.option("--risk", type=click.Choice(RISKS)),
         click.option("--tag", help="Only items with this tag."),
         click.option("--flag", "flag_reason",
                      help="Only items flagged with this reason (or prefix ending in '.', e.g. judge.)."),
@@ -250,7 +251,7 @@ def _summary_line(s: ItemSummary) -> list[str]:
 
     if s.kind == "action":
         why = f"{s.risk} {s.tool}"
-        if s.expires_at and s.status in ("pending", "claimed"):
+        if s.expires_at and s.status in OPEN:
             why += f" (deadline {_age(s.expires_at)})"
     else:
         why = ", ".join(f"{f.reason}" + (f" {f.score:.2f}" if f.score is not None else "") for f in s.flags)

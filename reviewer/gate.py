@@ -36,14 +36,13 @@ from pydantic import BaseModel, Field
 from .models import MAX_TIMEOUT_S, new_id
 from .policy import Policy, load_policy
 from .rules import POLICY_PREFIX, standing_decision
+from .vocab import RISKS, SETTLED, risk_priority
 
 if TYPE_CHECKING:
     from .models import ActionItem, QueueItem
     from .queue import ReviewQueue
 
 F = TypeVar("F", bound=Callable[..., Any])
-RISK_PRIORITY = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-RISK_ORDER = ("low", "medium", "high", "critical")
 DEFAULT_TIMEOUT_S = 900.0
 
 
@@ -195,7 +194,7 @@ class Gate:
             timeout = min(timeout, max(wait_s, 0.001))
         data: dict[str, Any] = {
             "kind": "action", "id": item_id, "queue": queue, "risk": risk,
-            "priority": RISK_PRIORITY[risk], "timeout_s": timeout,
+            "priority": risk_priority(risk), "timeout_s": timeout,
             "action": {"tool": tool, "arguments": arguments, "rationale": rationale, "preview": preview},
             "source": {"app": self.agent, "trace_id": trace_id},
             "input": {"messages": messages or []},
@@ -220,7 +219,7 @@ class Gate:
         token = q.change_token()
         while True:
             current = q.get(item_id)
-            if current.status in ("decided", "expired"):
+            if current.status in SETTLED:
                 return self._from_item(current, tool, arguments)
             left = stop - time.monotonic()
             if left <= 0 or abandoned.is_set():
@@ -319,9 +318,9 @@ def _max_risk(a: str | None, b: str | None) -> str:
     if not given:
         return "high"
     for r in given:
-        if r not in RISK_ORDER:
-            raise ValueError(f"risk must be one of {', '.join(RISK_ORDER)}, got {r!r}")
-    return max(given, key=RISK_ORDER.index)
+        if r not in RISKS:
+            raise ValueError(f"risk must be one of {', '.join(RISKS)}, got {r!r}")
+    return max(given, key=RISKS.index)
 
 
 def _bad_duration(name: str, value: float | None, *, zero_ok: bool = False) -> str | None:

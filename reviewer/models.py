@@ -16,8 +16,9 @@ from typing import Annotated, Any, Literal
 from .rules import DecidedBy
 from .safe_text import CONTROL_CHARS
 from .timefmt import utcnow
+from .vocab import HIGH_RISKS, RISKS, STATUSES, Kind, Risk, Status, Verdict
 
-__all__ = ["utcnow"]  # re-exported: models and storage use it
+__all__ = ["RISKS", "STATUSES", "utcnow"]  # re-exported: models and storage use them
 
 from pydantic import (
     AfterValidator,
@@ -28,13 +29,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-Kind = Literal["output", "action"]
-Risk = Literal["low", "medium", "high", "critical"]
-Verdict = Literal["approve", "reject", "correct"]
-Status = Literal["pending", "claimed", "decided", "expired"]
-STATUSES: tuple[str, ...] = ("pending", "claimed", "decided", "expired")
-RISKS: tuple[str, ...] = ("low", "medium", "high", "critical")
 
 _LABEL = re.compile(f"^[^{CONTROL_CHARS}\\t\\n]+$")
 
@@ -227,7 +221,7 @@ class ActionItem(_ItemBase):
 
     @model_validator(mode="after")
     def _timeout_approval(self) -> ActionItem:
-        if self.on_timeout == "approve" and self.risk in ("high", "critical"):
+        if self.on_timeout == "approve" and self.risk in HIGH_RISKS:
             raise ValueError(f"on_timeout 'approve' is refused for {self.risk} risk; "
                              "only low and medium risk actions may approve themselves on timeout")
         return self

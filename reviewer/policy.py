@@ -47,12 +47,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import Invalid
-from .models import RISKS
+from .vocab import HIGH_RISKS, RISKS
 
 Verb = Literal["allow", "review", "deny"]
 Outcome = Literal["match", "no match", "unknown", "other tool"]
 _COND = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(==|!=|>=|<=|>|<|~|not in|in|exists)\s*(.*?)\s*$")
-_HIGH = ("high", "critical")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"))
 
 
@@ -363,7 +362,7 @@ def _rule(raw: Any, i: int, source: str) -> Rule:
     on_timeout = raw.get("on_timeout")
     if on_timeout not in (None, "reject", "approve"):
         raise Invalid(f"{where}: on_timeout must be reject or approve")
-    if on_timeout == "approve" and (risk or "high") in _HIGH:
+    if on_timeout == "approve" and (risk or "high") in HIGH_RISKS:
         raise Invalid(f"{where}: on_timeout = 'approve' is refused for {risk or 'high'} risk",
                       hint="only low and medium risk actions may approve themselves on timeout")
     when = raw.get("when", [])

@@ -18,8 +18,9 @@ from .models import (
     OutputItem,
     QueueItem,
 )
+from .vocab import DEFAULT_LEASE_S
 
-DEFAULT_LEASE_S = 300.0
+__all__ = ["DEFAULT_LEASE_S", "ReviewQueue"]
 
 
 @runtime_checkable

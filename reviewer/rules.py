@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from .errors import Invalid
+from .errors import Conflict, Invalid
+from .vocab import SETTLED
 
 if TYPE_CHECKING:
     from .models import ActionItem, Decision, DecisionIn, OutputItem, QueueItem
+
+APPROVALS = ("approve", "correct")
 
 DecidedBy = Literal["human", "policy", "system"]
 """Who settled an item, as stored with each decision: a reviewer, a policy rule, or the
@@ -52,10 +55,49 @@ def check_shape(item: OutputItem | ActionItem, d: DecisionIn) -> None:
 
 def standing_decision(item: QueueItem) -> Decision | None:
     """The decision that stands: the last one not reverted, while the item is settled."""
-    if item.status not in ("decided", "expired"):
+    if item.status not in SETTLED:
         return None
     reverted = {d.reverts for d in item.decisions if d.reverts}
     for d in reversed(item.decisions):
         if d.verdict != "revert" and d.id not in reverted:
             return d
     return None
+
+
+def needs_second_approval(item: OutputItem | ActionItem, d: DecisionIn, *, approvals: int,
+                          two_approvers: bool) -> bool:
+    """True when `d` is the first of the two approvals a critical action needs in a queue
+    with `two_approvers`; the item then goes back to pending for a second reviewer."""
+    return (two_approvers and item.kind == "action" and getattr(item, "risk", None) == "critical"
+            and d.verdict in APPROVALS and approvals == 0)
+
+
+def second_approval(item_id: str, d: DecisionIn, current_round: list[Decision]) -> DecisionIn:
+    """A decision on an item that already has approvals in `current_round` (the decisions
+    since the last revert): the same reviewer may not approve twice, and a second approver
+    who approves as is inherits the first approver's edited arguments."""
+    first = [x for x in current_round if x.verdict in APPROVALS]
+    if not first or d.verdict == "reject":
+        return d
+    if any(x.reviewer == d.reviewer for x in first):
+        raise Conflict(f"{d.reviewer} already approved {item_id}; a critical action needs a "
+                       "second, different approver", hint="ask another reviewer to approve it")
+    edited = next((x.arguments for x in reversed(first) if x.arguments is not None), None)
+    if d.arguments is None and edited is not None:
+        return d.model_copy(update={"verdict": "correct", "arguments": edited})
+    return d
+
+
+def current_round(decisions: list[Decision]) -> list[Decision]:
+    """The decisions since the last revert, oldest first."""
+    last_revert = max((i for i, d in enumerate(decisions) if d.verdict == "revert"), default=-1)
+    return decisions[last_revert + 1 :]
+
+
+def timeout_decision(on_timeout: str | None, comment: str) -> DecisionIn:
+    """What a deadline decides: a reject by `system` (reason `timeout`), or an approval where
+    the action allowed it (`on_timeout = "approve"`, low and medium risk only)."""
+    from .models import DecisionIn
+
+    return DecisionIn(verdict="approve" if on_timeout == "approve" else "reject", reviewer=SYSTEM,
+                      reasons=["timeout"], comment=comment)

@@ -14,11 +14,11 @@ from textual.widgets import Footer, Input, SelectionList, Static, TextArea
 from textual.widgets.selection_list import Selection
 
 from reviewer.diff import diff
-from reviewer.safe_text import safe
+from reviewer.safe_text import DISPLAY_LIMIT, safe
 
 from .text import line, plain, render_inline, render_side
 
-DIFF_CHARS = 20_000
+DIFF_CHARS = DISPLAY_LIMIT
 
 
 class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):

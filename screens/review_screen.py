@@ -26,7 +26,8 @@ from textual.widgets import Footer, Static
 
 from reviewer.errors import AlreadyDecided, Expired, LeaseError, NotFound
 from reviewer.models import ActionItem, DecisionIn, Lease, OutputItem, QueueItem
-from reviewer.safe_text import safe, safe_line
+from reviewer.safe_text import DISPLAY_LIMIT, safe, safe_line
+from reviewer.vocab import DEFAULT_LEASE_S
 
 from .base import AppScreen
 from .dialogs import (
@@ -41,7 +42,6 @@ from .dialogs import (
 from .source import Source
 from .text import RISK_BADGE, age, countdown, heading, line, plain
 
-LEASE_S = 300.0
 LOOKAHEAD = 25
 MODES = ("output", "inline", "side")
 
@@ -104,7 +104,7 @@ class ReviewScreen(AppScreen):
 
     def on_mount(self) -> None:
         self.load(self.index, self.first_id, explicit=True)
-        self.set_interval(LEASE_S / 3, self.renew)
+        self.set_interval(DEFAULT_LEASE_S / 3, self.renew)
         self.set_interval(1.0, self.tick)
 
     # -- loading ------------------------------------------------------------------------
@@ -152,7 +152,7 @@ class ReviewScreen(AppScreen):
         q, me = self.rapp.queue, self.rapp.reviewer
         lease, note = None, None
         try:
-            lease = q.claim(item_id, me, lease_s=LEASE_S)
+            lease = q.claim(item_id, me, lease_s=DEFAULT_LEASE_S)
         except (LeaseError, AlreadyDecided) as e:
             note = str(e)
         try:
@@ -291,7 +291,7 @@ class ReviewScreen(AppScreen):
             (it.reference, "reference") if it.reference is not None else (None, "")
         if self.mode == "output" or other is None:
             title.append_text(heading("Output"))
-            if len(it.output) > 20_000:
+            if len(it.output) > DISPLAY_LIMIT:
                 title.append(f"  {len(it.output):,} chars, v: full text", style="dim")
             self.query_one("#output-text", Static).update(plain(it.output))
             self.query_one("#main-scroll", VerticalScroll).scroll_home(animate=False)
@@ -348,7 +348,7 @@ class ReviewScreen(AppScreen):
     def renew(self) -> None:
         if self.lease is not None:
             try:
-                self.lease = self.rapp.queue.renew(self.lease, lease_s=LEASE_S)
+                self.lease = self.rapp.queue.renew(self.lease, lease_s=DEFAULT_LEASE_S)
             except LeaseError as e:
                 self.lease = None
                 self.app.call_from_thread(self.notify, safe_line(str(e), 300), severity="warning", markup=False)

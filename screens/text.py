@@ -11,7 +11,7 @@ from datetime import datetime
 from rich.text import Text
 
 from reviewer.diff import DiffLine
-from reviewer.safe_text import safe, safe_line
+from reviewer.safe_text import DISPLAY_LIMIT, safe, safe_line
 from reviewer.timefmt import age
 
 __all__ = ["RISK_BADGE", "age", "countdown", "heading", "line", "plain", "render_inline", "render_side"]
@@ -21,7 +21,7 @@ RISK_BADGE = {"critical": "bold white on red", "high": "bold white on dark_orang
               "medium": "bold black on yellow", "low": "bold black on green"}
 
 
-def plain(text: str | None, style: str = "", *, limit: int | None = 20_000) -> Text:
+def plain(text: str | None, style: str = "", *, limit: int | None = DISPLAY_LIMIT) -> Text:
     """A multi-line untrusted string as inert Text."""
     return Text(safe(text, limit=limit), style=style, no_wrap=False)
 

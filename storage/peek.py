@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+from reviewer.vocab import STATUSES
+
 from .schema import HEAD
 
 # storage.convert.SUMMARY_FIELDS (that module imports pydantic, which this one avoids)
@@ -76,14 +78,14 @@ def peek(url: str, limit: int = 100) -> Peek | None:
                 "ORDER BY priority, created_at, seq LIMIT ?", (limit - len(rows),)
             ).fetchall()
         total = conn.execute(f"SELECT count(*) FROM items WHERE {_OPEN}").fetchone()[0]
-        stats = {s: 0 for s in ("pending", "claimed", "decided", "expired")}
+        stats = dict.fromkeys(STATUSES, 0)
         stats.update(dict(conn.execute("SELECT status, count(*) FROM items GROUP BY status").fetchall()))
         midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
         stats["decided_today"] = conn.execute(
             "SELECT count(*) FROM items WHERE status = 'decided' AND decided_at >= ?",
             (midnight.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),),
         ).fetchone()[0]
-        stats["total"] = sum(stats[s] for s in ("pending", "claimed", "decided", "expired"))
+        stats["total"] = sum(stats[s] for s in STATUSES)
         return Peek(total, [_row(r) for r in rows], stats)
     except sqlite3.Error:
         return None

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from reviewer import rules
 from reviewer.errors import (
     AlreadyDecided,
     Conflict,
@@ -38,8 +39,8 @@ from reviewer.models import (
     parse_item,
     utcnow,
 )
-from reviewer.queue import DEFAULT_LEASE_S
-from reviewer.rules import POLICY_PREFIX, SYSTEM, DecidedBy, check_human, check_shape
+from reviewer.rules import POLICY_PREFIX, DecidedBy, check_human
+from reviewer.vocab import DEFAULT_LEASE_S, OPEN, SETTLED, STATUSES
 
 from . import convert as cv
 from . import migrate
@@ -47,7 +48,7 @@ from .engine import is_sqlite, make_engine, sqlite_file
 from .tables import audit, cursors, decisions, items
 
 BATCH = 500  # ids per IN (...) lookup
-ACTIVE = ("pending", "claimed")
+ACTIVE = OPEN
 
 
 def _like_escape(s: str) -> str:
@@ -302,7 +303,7 @@ class SqlQueue:
     def stats(self) -> dict[str, int]:
         midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
         with self._read() as conn:
-            out = {s: 0 for s in ("pending", "claimed", "decided", "expired")}
+            out = dict.fromkeys(STATUSES, 0)
             q = select(items.c.status, func.count()).group_by(items.c.status)
             out.update(dict(conn.execute(q).all()))
             out["decided_today"] = conn.execute(
@@ -310,7 +311,7 @@ class SqlQueue:
                 .select_from(items)
                 .where(items.c.status == "decided", items.c.decided_at >= cv.naive(midnight))
             ).scalar_one()
-        out["total"] = sum(out[s] for s in ("pending", "claimed", "decided", "expired"))
+        out["total"] = sum(out[s] for s in STATUSES)
         return out
 
     def facets(self) -> dict[str, list[str]]:
@@ -409,9 +410,8 @@ class SqlQueue:
     def _expire(self, conn: Connection, item_id: str, on_timeout: str | None, comment: str,
                 now: datetime) -> None:
         """Settle an open action as `system`, reason `timeout`: a reject unless it may approve."""
-        d = DecisionIn(verdict="approve" if on_timeout == "approve" else "reject", reviewer=SYSTEM,
-                       reasons=["timeout"], comment=comment)
-        self._record(conn, item_id, d, now, status="expired", by="system")
+        self._record(conn, item_id, rules.timeout_decision(on_timeout, comment), now, status="expired",
+                     by="system")
 
     def expire(self, item_id: str, comment: str = "deadline passed") -> QueueItem:
         """Expire one open action now (reject by `system`, reason `timeout`), lease or not.
@@ -477,7 +477,7 @@ class SqlQueue:
         with self._write() as conn:
             self._sweep(conn, now)
             row = self._locked_item(conn, item_id)
-            if row.status in ("decided", "expired"):
+            if row.status in SETTLED:
                 raise AlreadyDecided(f"item {item_id} is already {row.status}",
                                      hint="reviewer undo ID puts it back in the queue")
             if row.status == "claimed" and row.claimed_by != reviewer:
@@ -583,7 +583,7 @@ class SqlQueue:
                 raise Conflict(f"decision id {decision.id} was already used for a different decision")
             row = self._locked_item(conn, item_id)
             item = parse_item(row.payload)
-            check_shape(item, decision)
+            rules.check_shape(item, decision)
             if row.status == "expired":
                 raise Expired(f"item {item_id} expired at its deadline and was rejected",
                               hint="the agent has been told no; it must ask again")
@@ -600,43 +600,19 @@ class SqlQueue:
             if row.expires_at is not None and row.expires_at <= n:
                 self._sweep(conn, now)
                 expired = True
-            elif self._needs_second(row, item, decision):
-                # the first of two approvals: the item goes back to pending for a second reviewer
+            elif rules.needs_second_approval(item, decision, approvals=row.approvals,
+                                             two_approvers=row.queue in self.two_approvers):
                 result = self._record(conn, item_id, decision, now, status="pending", by=by)
             else:
-                result = self._record(conn, item_id, self._with_first_edits(conn, row, decision), now, by=by)
+                if row.approvals:
+                    decision = rules.second_approval(item_id, decision, rules.current_round(
+                        [cv.decision(r) for r in conn.execute(select(decisions).where(
+                            decisions.c.item_id == item_id).order_by(decisions.c.seq))]))
+                result = self._record(conn, item_id, decision, now, by=by)
         if expired:
             raise Expired(f"item {item_id} passed its deadline before the decision; it was rejected",
                           hint="the agent has been told no; it must ask again")
         return result
-
-    def _needs_second(self, row: Any, item: Any, d: DecisionIn) -> bool:
-        """True when this approval is the first of two a critical action needs."""
-        if not (isinstance(item, ActionItem) and item.risk == "critical" and row.queue in self.two_approvers
-                and d.verdict in ("approve", "correct")):
-            return False
-        return row.approvals == 0
-
-    def _round(self, conn: Connection, item_id: str) -> list[Decision]:
-        """Decisions since the last revert (the current review round)."""
-        rows = [cv.decision(r) for r in conn.execute(
-            select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.seq))]
-        last_revert = max((i for i, d in enumerate(rows) if d.verdict == "revert"), default=-1)
-        return rows[last_revert + 1 :]
-
-    def _with_first_edits(self, conn: Connection, row: Any, d: DecisionIn) -> DecisionIn:
-        """The second approval of a two-approver action: refuse the same reviewer twice, and
-        carry the first approver's edited arguments when the second approves as is."""
-        if row.approvals < 1 or d.verdict == "reject":
-            return d
-        first = [x for x in self._round(conn, row.id) if x.verdict in ("approve", "correct")]
-        if any(x.reviewer == d.reviewer for x in first):
-            raise Conflict(f"{d.reviewer} already approved {row.id}; a critical action needs a "
-                           "second, different approver", hint="ask another reviewer to approve it")
-        edited = next((x.arguments for x in reversed(first) if x.arguments is not None), None)
-        if d.arguments is None and edited is not None:
-            return d.model_copy(update={"verdict": "correct", "arguments": edited})
-        return d
 
     def undo(self, item_id: str, reviewer: str) -> Decision:
         check_human(reviewer)

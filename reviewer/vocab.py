@@ -1,0 +1,28 @@
+"""The queue's vocabulary: kinds, risks, statuses, verdicts, and the few numbers every layer
+shares. Plain `typing` only, so the CLI's option lists and `storage.peek` read it without
+loading pydantic."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Kind = Literal["output", "action"]
+Risk = Literal["low", "medium", "high", "critical"]  # in increasing order
+Verdict = Literal["approve", "reject", "correct"]
+Status = Literal["pending", "claimed", "decided", "expired"]
+
+KINDS: tuple[str, ...] = get_args(Kind)
+RISKS: tuple[str, ...] = get_args(Risk)
+VERDICTS: tuple[str, ...] = get_args(Verdict)
+STATUSES: tuple[str, ...] = get_args(Status)
+OPEN: tuple[str, ...] = ("pending", "claimed")
+SETTLED: tuple[str, ...] = ("decided", "expired")
+HIGH_RISKS: tuple[str, ...] = ("high", "critical")  # may never approve themselves on timeout
+
+DEFAULT_LEASE_S = 300.0
+"""How long a claim holds an item for its reviewer; the TUI renews it while the item is open."""
+
+
+def risk_priority(risk: str) -> int:
+    """The queue priority an action of `risk` gets: 0 for critical, 3 for low."""
+    return len(RISKS) - 1 - RISKS.index(risk)
