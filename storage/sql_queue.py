@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -100,9 +100,11 @@ class SqlQueue:
     """A review queue in a SQL database. Thread-safe; one instance per process is enough."""
 
     def __init__(self, engine: Engine, *, origin: str | None = None, migrate_schema: bool = True,
-                 two_approvers: Iterable[str] = ()):
-        """`two_approvers`: queues whose critical actions need two distinct approvers."""
+                 two_approvers: Iterable[str] = (), clock: Callable[[], datetime] = utcnow):
+        """`two_approvers`: queues whose critical actions need two distinct approvers.
+        `clock`: the current UTC time, for leases, deadlines and decisions (tests pass a fake)."""
         self.engine = engine
+        self.clock = clock
         self.two_approvers = frozenset(two_approvers)
         self.sqlite = is_sqlite(engine)
         self.origin = origin or f"{socket.gethostname()}:{os.getpid()}"
@@ -170,7 +172,7 @@ class SqlQueue:
     def enqueue_many(
         self, batch: Sequence[OutputItem | ActionItem], *, actor: str = "ingest"
     ) -> list[EnqueueResult]:
-        now = utcnow()
+        now = self.clock()
         prepared: list[tuple[str, str, OutputItem | ActionItem]] = []
         for it in batch:
             payload = cv.item_payload(it)
@@ -301,7 +303,7 @@ class SqlQueue:
             return conn.execute(select(func.count()).select_from(items).where(*_where(flt))).scalar_one()
 
     def stats(self) -> dict[str, int]:
-        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        midnight = self.clock().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
         with self._read() as conn:
             out = dict.fromkeys(STATUSES, 0)
             q = select(items.c.status, func.count()).group_by(items.c.status)
@@ -419,7 +421,7 @@ class SqlQueue:
         Used by the gate when its agent stops waiting. An item already settled is returned
         as it is, so a decision that won the race is honoured.
         """
-        now = utcnow()
+        now = self.clock()
         with self._write() as conn:
             row = self._locked_item(conn, item_id)
             if row.status in ACTIVE:
@@ -428,13 +430,13 @@ class SqlQueue:
 
     def expire_overdue(self, now: datetime | None = None) -> list[str]:
         with self._write() as conn:
-            return self._sweep(conn, now or utcnow())
+            return self._sweep(conn, now or self.clock())
 
     def claim_next(
         self, reviewer: str, flt: ItemFilter | None = None, *, lease_s: float = DEFAULT_LEASE_S
     ) -> Lease | None:
         check_human(reviewer)
-        now = utcnow()
+        now = self.clock()
         n = cv.naive(now)
         token = new_id()
         expires = now + timedelta(seconds=lease_s)
@@ -472,7 +474,7 @@ class SqlQueue:
 
     def claim(self, item_id: str, reviewer: str, *, lease_s: float = DEFAULT_LEASE_S) -> Lease:
         check_human(reviewer)
-        now = utcnow()
+        now = self.clock()
         expires = now + timedelta(seconds=lease_s)
         with self._write() as conn:
             self._sweep(conn, now)
@@ -497,7 +499,7 @@ class SqlQueue:
         return Lease(item_id=item_id, token=token, reviewer=reviewer, expires_at=expires)
 
     def renew(self, lease: Lease, *, lease_s: float = DEFAULT_LEASE_S) -> Lease:
-        now = utcnow()
+        now = self.clock()
         expires = now + timedelta(seconds=lease_s)
         with self._write() as conn:
             done = conn.execute(
@@ -513,7 +515,7 @@ class SqlQueue:
         return lease.model_copy(update={"expires_at": expires})
 
     def release(self, lease: Lease) -> None:
-        now = utcnow()
+        now = self.clock()
         with self._write() as conn:
             done = conn.execute(
                 update(items)
@@ -573,7 +575,7 @@ class SqlQueue:
         return self._decide(item_id, d, None, "policy")
 
     def _decide(self, item_id: str, decision: DecisionIn, lease: Lease | None, by: DecidedBy) -> Decision:
-        now = utcnow()
+        now = self.clock()
         expired = False
         with self._write() as conn:
             prior = conn.execute(select(decisions).where(decisions.c.id == decision.id)).first()
@@ -616,7 +618,7 @@ class SqlQueue:
 
     def undo(self, item_id: str, reviewer: str) -> Decision:
         check_human(reviewer)
-        now = utcnow()
+        now = self.clock()
         with self._write() as conn:
             row = self._locked_item(conn, item_id)
             if row.status == "expired":
@@ -638,7 +640,7 @@ class SqlQueue:
             return conn.execute(select(cursors.c.position).where(cursors.c.name == name)).scalar() or 0
 
     def set_cursor(self, name: str, position: int) -> None:
-        now = cv.naive(utcnow())
+        now = cv.naive(self.clock())
         with self._write() as conn:
             done = conn.execute(
                 update(cursors).where(cursors.c.name == name).values(position=position, updated_at=now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -67,9 +68,28 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
+class FakeClock:
+    """A UTC clock that moves only when told: leases, deadlines and expiry without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
 @pytest.fixture
-def queue(db_url: str) -> Iterator[SqlQueue]:
-    q = SqlQueue.open(db_url)
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def queue(db_url: str, clock: FakeClock) -> Iterator[SqlQueue]:
+    """The queue under contract, on SQLite and PostgreSQL, on a fake clock."""
+    q = SqlQueue.open(db_url, clock=clock)
     yield q
     q.close()
 

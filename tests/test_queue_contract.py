@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -146,10 +145,10 @@ def test_claim_by_id_refuses_item_held_by_another(queue):
     assert again.token == lease.token
 
 
-def test_expired_lease_returns_item_to_pending(queue):
+def test_expired_lease_returns_item_to_pending(queue, clock):
     queue.enqueue(output(1))
-    queue.claim("out-1", "alice", lease_s=0.05)
-    time.sleep(0.15)
+    queue.claim("out-1", "alice", lease_s=60)
+    clock.advance(61)
     lease = queue.claim_next("bob")
     assert lease.item_id == "out-1" and lease.reviewer == "bob"
     actions = [a.action for a in queue.audit("out-1")]
@@ -241,8 +240,8 @@ def test_undo_appends_a_revert_and_requeues(queue):
         queue.undo("out-1", "bob")
 
 
-def test_overdue_actions_expire_as_system_reject(queue):
-    past = datetime.now(UTC) - timedelta(seconds=1)
+def test_overdue_actions_expire_as_system_reject(queue, clock):
+    past = clock() - timedelta(seconds=1)
     queue.enqueue_many([action(1, expires_at=past.isoformat(), timeout_s=None), action(2), output(3)])
     assert queue.expire_overdue() == ["act-1"]
     item = queue.get("act-1")
@@ -254,18 +253,18 @@ def test_overdue_actions_expire_as_system_reject(queue):
     assert queue.get("act-2").status == "pending"
 
 
-def test_approving_after_the_deadline_is_refused(queue):
-    queue.enqueue(action(1, timeout_s=1.0))
-    lease = queue.claim("act-1", "alice")
-    time.sleep(max(0.0, (queue.get("act-1").expires_at - datetime.now(UTC)).total_seconds()) + 0.1)
+def test_approving_after_the_deadline_is_refused(queue, clock):
+    queue.enqueue(action(1, timeout_s=60))
+    lease = queue.claim("act-1", "alice", lease_s=600)
+    clock.advance(60)
     with pytest.raises(Expired):
         queue.decide("act-1", approve(), lease=lease)
     assert queue.get("act-1").status == "expired"
 
 
-def test_claim_next_skips_overdue_actions(queue):
-    queue.enqueue(action(1, timeout_s=0.05))
-    time.sleep(0.1)
+def test_claim_next_skips_overdue_actions(queue, clock):
+    queue.enqueue(action(1, timeout_s=30))
+    clock.advance(30)
     assert queue.claim_next("alice") is None
     assert queue.get("act-1").status == "expired"
 
