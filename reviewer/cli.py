@@ -279,7 +279,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def list_cmd(c: Ctx, limit: int, after: str | None, order: str, as_json: bool, **kw: Any) -> None:
     """List queued items, most urgent first."""
     flt = _make_filter(kw)
-    rows = c.queue.list(flt, limit=limit, after=after, order=order)
+    rows = c.queue.list_items(flt, limit=limit, after=after, order=order)
     if as_json:
         for r in rows:
             say_json(r.model_dump_json())

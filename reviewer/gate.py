@@ -26,7 +26,6 @@ import inspect
 import json
 import math
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -86,7 +85,6 @@ class Gate:
         url: str | None = None,
         token: str | None = None,
         agent: str = "agent",
-        poll_s: float = 0.01,
         grace_s: float = 5.0,
     ) -> None:
         if url is not None:
@@ -99,7 +97,6 @@ class Gate:
         self._policy_arg = policy
         self._policy: Policy | None = None
         self.agent = agent
-        self.poll_s = poll_s
         self.grace_s = grace_s
 
     # -- configuration ------------------------------------------------------------------
@@ -215,16 +212,9 @@ class Gate:
     def _wait(self, item_id: str, tool: str, arguments: dict[str, Any], timeout: float,
               wait_s: float | None, abandoned: threading.Event) -> GateDecision:
         q = self.queue
-        stop = time.monotonic() + timeout
-        token = q.change_token()
-        while True:
-            current = q.get(item_id)
-            if current.status in SETTLED:
-                return self._from_item(current, tool, arguments)
-            left = stop - time.monotonic()
-            if left <= 0 or abandoned.is_set():
-                break
-            token = q.wait_for_change(token, min(left, 1.0), poll_s=self.poll_s)  # type: ignore[call-arg]
+        current = q.wait_for_decision(item_id, timeout)
+        if current.status in SETTLED:
+            return self._from_item(current, tool, arguments)
         gave_up = abandoned.is_set() or wait_s is not None
         why = "the agent stopped waiting" if gave_up else "deadline passed"
         return self._from_item(q.expire(item_id, why), tool, arguments)

@@ -348,3 +348,27 @@ class ItemFilter(_Model):
     since: datetime | None = None
     until: datetime | None = None
     ids: list[str] | None = None
+
+
+class Claim(_Model):
+    """A claimed item: the lease that holds it and the item itself, in one answer."""
+
+    lease: Lease
+    item: QueueItem
+
+
+class NextItem(_Model):
+    """Where decide-and-next looks for the next item to claim: the first claimable one after
+    the decided item in `order` among items matching `filter`, or after it among `ids` (a
+    list the reviewer is working through, such as search results)."""
+
+    filter: ItemFilter | None = None
+    order: Literal["triage", "priority", "age"] = "triage"
+    ids: list[str] | None = None
+
+
+class Changes(_Model):
+    """What changed since a token: the new token, and the current rows of changed items."""
+
+    token: int
+    rows: list[ItemSummary] = Field(default_factory=list)

@@ -1,4 +1,9 @@
-"""`ReviewQueue`: the one interface the TUI, the CLI, the gate and the gateway use."""
+"""`ReviewQueue`: the one interface the TUI, the CLI, the gate and the gateway use.
+
+Shaped for a network: each user action is one call (a claim returns the item; deciding and
+claiming the next item is one call; search runs in the queue), and no call returns the whole
+queue. A waiting agent waits on its own item.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,15 @@ from typing import Protocol, runtime_checkable
 from .models import (
     ActionItem,
     AuditEntry,
+    Changes,
+    Claim,
     Decision,
     DecisionIn,
     EnqueueResult,
     ItemFilter,
     ItemSummary,
     Lease,
+    NextItem,
     OutputItem,
     QueueItem,
 )
@@ -38,7 +46,7 @@ class ReviewQueue(Protocol):
     def get(self, item_id: str) -> QueueItem:
         """One item with its content and decisions; raises NotFound."""
 
-    def list(
+    def list_items(
         self,
         flt: ItemFilter | None = None,
         *,
@@ -47,14 +55,12 @@ class ReviewQueue(Protocol):
         after: str | None = None,
         order: str = "priority",
     ) -> list[ItemSummary]:
-        """Items matching `flt`, sorted by `order`: `priority` (then age), `age`, `recent`,
-        `deadline`, or `triage` (open actions by deadline first, then by priority).
+        """One page of items matching `flt`, sorted by `order`: `priority` (then age), `age`,
+        `recent`, `deadline`, or `triage` (open actions by deadline first, then by priority).
 
-        Page with `after` (the `cursor` of the last row seen: keyset pagination) or `offset`.
+        Page with `after` (the id of the last row seen: keyset paging, in triage, priority
+        and age order) or with `offset` (for jumps).
         """
-
-    def list_ids(self, flt: ItemFilter | None = None, *, order: str = "priority") -> list[str]:
-        """The ids of every item matching `flt`, in `order` (cheap: ids only)."""
 
     def count(self, flt: ItemFilter | None = None) -> int:
         """How many items match `flt`."""
@@ -65,16 +71,23 @@ class ReviewQueue(Protocol):
     def facets(self) -> dict[str, list[str]]:
         """Distinct `queues`, `tags` and `flags` (reasons), for filter pickers."""
 
-    def search_texts(self, flt: ItemFilter | None = None) -> list[tuple[str, str]]:
-        """(id, searchable text) for every matching item, for fuzzy search."""
+    def search(self, query: str, flt: ItemFilter | None = None, *, limit: int = 100) -> list[ItemSummary]:
+        """Items matching `flt` whose text (output or tool call, last user message, tags,
+        flags, id) matches `query` as typed so far, typos forgiven, best match first."""
+
+    def changes(self, since: int | None = None, *, limit: int = 500) -> Changes:
+        """The current change token and, since token `since`, the current rows of the items
+        whose state changed (at most `limit`)."""
 
     def claim_next(
-        self, reviewer: str, flt: ItemFilter | None = None, *, lease_s: float = DEFAULT_LEASE_S
-    ) -> Lease | None:
-        """Lease the most urgent pending item, or None when there is none."""
+        self, reviewer: str, where: ItemFilter | NextItem | None = None, *,
+        after: str | None = None, backwards: bool = False, lease_s: float = DEFAULT_LEASE_S,
+    ) -> Claim | None:
+        """Claim the first pending item of `where` (a filter, in priority order; or a
+        NextItem), after item `after` if given (before it, `backwards`); None when none."""
 
-    def claim(self, item_id: str, reviewer: str, *, lease_s: float = DEFAULT_LEASE_S) -> Lease:
-        """Lease one item; raises LeaseError when another reviewer holds it."""
+    def claim(self, item_id: str, reviewer: str, *, lease_s: float = DEFAULT_LEASE_S) -> Claim:
+        """Claim one item and return it; raises LeaseError when another reviewer holds it."""
 
     def renew(self, lease: Lease, *, lease_s: float = DEFAULT_LEASE_S) -> Lease:
         """Extend a lease still held; raises LeaseError when it was lost."""
@@ -82,10 +95,15 @@ class ReviewQueue(Protocol):
     def release(self, lease: Lease) -> None:
         """Give the item back to the queue (no-op when the lease is already gone)."""
 
-    def decide(
-        self, item_id: str, decision: DecisionIn, *, lease: Lease | None = None
-    ) -> Decision:
+    def decide(self, item_id: str, decision: DecisionIn, *, lease: Lease | None = None) -> Decision:
         """Record a decision; idempotent by decision id. Needs the lease if one is held."""
+
+    def decide_and_next(
+        self, item_id: str, decision: DecisionIn, *, lease: Lease | None = None,
+        then: NextItem | None = None, lease_s: float = DEFAULT_LEASE_S,
+    ) -> tuple[Decision, Claim | None]:
+        """Record a decision, then claim the next item after this one in `then` for the
+        same reviewer: one call per key press."""
 
     def decide_by_policy(self, item_id: str, verdict: str, rule: str) -> Decision:
         """Settle an action by policy rule `rule` (`approve` or `reject`), recorded as such."""
@@ -100,6 +118,10 @@ class ReviewQueue(Protocol):
     def expire_overdue(self, now: datetime | None = None) -> list[str]:
         """Expire actions past their deadline (a reject by `system`, reason `timeout`)."""
 
+    def wait_for_decision(self, item_id: str, timeout_s: float) -> QueueItem:
+        """Block until the item is decided or expired, or `timeout_s` passed; return it.
+        Woken by the decision itself, not by polling the whole queue."""
+
     def decisions_since(self, cursor: int = 0, *, limit: int = 1000) -> list[Decision]:
         """Decisions (and reverts) with `seq > cursor`, oldest first."""
 
@@ -112,12 +134,5 @@ class ReviewQueue(Protocol):
     def set_cursor(self, name: str, position: int) -> None:
         """Store export cursor `name` at `position`."""
 
-    def change_token(self) -> int:
-        """A number that changes with every state change (cheap to read)."""
-
-    def wait_for_change(self, last: int | None, timeout_s: float, *, poll_s: float = 0.01) -> int:
-        """Block until the queue may have changed since token `last`, or timeout; cheap."""
-
     def close(self) -> None:
         """Release connections."""
-

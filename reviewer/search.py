@@ -1,66 +1,42 @@
-"""Fuzzy search over the queue: cheap candidate selection, then rapidfuzz ranks.
+"""Fuzzy search, the part every queue shares: query words, and ranking candidates.
 
-Brute-force `WRatio` over 100k texts takes about a second, so candidates come first: items
-whose text contains every query word (a substring scan, rarest-looking word first). A word
-that no text contains is taken as a typo and replaced by its nearest vocabulary words
-(rapidfuzz over the distinct words, not over the texts). rapidfuzz then ranks the first
-`RANK_LIMIT` candidates; the rest follow in queue order.
+A queue finds candidates with its own full-text index (`storage.fts`): items holding every
+query word as a word prefix, a misspelt word replaced by its nearest indexed words. rapidfuzz
+then ranks at most `RANK_LIMIT` candidates by how well their text matches the whole query.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
-TEXT_CHARS = 300
+TEXT_CHARS = 300  # of each candidate's text, for ranking
 RANK_LIMIT = 2000
+MAX_WORDS = 8
 _WORD = re.compile(r"\w+")
 
 
-class FuzzyIndex:
-    """Search texts for a set of items, in queue order."""
+def words(query: str) -> list[str]:
+    """The query's words: NFKC, lower case, at most MAX_WORDS, longest (most selective) first."""
+    found = _WORD.findall(unicodedata.normalize("NFKC", query).lower())
+    return sorted(dict.fromkeys(found), key=len, reverse=True)[:MAX_WORDS]
 
-    def __init__(self, rows: Sequence[tuple[str, str]]):
-        self.ids = [r[0] for r in rows]
-        self.texts = [r[1][:TEXT_CHARS].lower() for r in rows]
-        self.vocab = sorted(set(_WORD.findall("\n".join(self.texts))))
 
-    def __len__(self) -> int:
-        return len(self.ids)
+def nearest(word: str, vocabulary: Sequence[str], limit: int = 3) -> list[str]:
+    """Indexed words close to a misspelt `word` (`pasword` -> `password`)."""
+    from rapidfuzz import fuzz, process
 
-    def _scan(self, word: str, within: list[int] | None) -> list[int]:
-        texts = self.texts
-        if within is None:
-            return [i for i, t in enumerate(texts) if word in t]
-        return [i for i in within if word in texts[i]]
+    found = process.extract(word, vocabulary, scorer=fuzz.ratio, score_cutoff=70, limit=limit)
+    return [w for w, _, _ in found]
 
-    def _alternatives(self, word: str) -> list[str]:
-        from rapidfuzz import fuzz, process
 
-        found = process.extract(word, self.vocab, scorer=fuzz.ratio, score_cutoff=70, limit=3)
-        return [w for w, _, _ in found]
+def rank(query: str, candidates: Sequence[tuple[str, str]], limit: int) -> list[str]:
+    """Ids of `candidates` ((id, text) pairs), best match for `query` first."""
+    from rapidfuzz import fuzz, process
 
-    def candidates(self, words: list[str]) -> list[int]:
-        cands: list[int] | None = None
-        for w in sorted(words, key=len, reverse=True):
-            hits = self._scan(w, cands)
-            if not hits:  # a typo? try the nearest real words
-                hits = sorted({i for alt in self._alternatives(w) for i in self._scan(alt, cands)})
-            if not hits:
-                return []
-            cands = hits
-        return cands or []
-
-    def search(self, query: str, limit: int = 1000) -> list[str]:
-        """Ids of matching items, best first."""
-        from rapidfuzz import fuzz, process
-
-        q = " ".join(query.lower().split())
-        if not q:
-            return self.ids[:limit]
-        cands = self.candidates(q.split())
-        head = cands[:RANK_LIMIT]
-        ranked = process.extract(q, {i: self.texts[i] for i in head}, scorer=fuzz.WRatio,
-                                 limit=len(head))
-        order = [i for _, _, i in ranked] + cands[RANK_LIMIT:]
-        return [self.ids[i] for i in order[:limit]]
+    q = " ".join(query.lower().split())
+    texts = {i: text[:TEXT_CHARS].lower() for i, (_, text) in enumerate(candidates[:RANK_LIMIT])}
+    ranked = process.extract(q, texts, scorer=fuzz.WRatio, limit=len(texts))
+    order = [i for _, _, i in ranked] + list(range(len(texts), len(candidates)))
+    return [candidates[i][0] for i in order[:limit]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -18,10 +17,11 @@ from reviewer.safe_text import safe_line
 
 from .base import AppScreen
 from .queue_list import PAGE, QueueList
-from .source import FilterSource, IdsSource, Source, WaitingSource
+from .source import FilterSource, SearchSource, Source, WaitingSource
 
 if TYPE_CHECKING:
-    from reviewer.models import ItemFilter, ItemSummary
+    from reviewer.models import Changes, ItemFilter, ItemSummary
+    from reviewer.queue import ReviewQueue
 
 STATUS_CHOICES: dict[str, list[str] | None] = {
     "open": ["pending", "claimed"],
@@ -31,7 +31,7 @@ STATUS_CHOICES: dict[str, list[str] | None] = {
     "expired": ["expired"],
     "all": None,
 }
-INDEX_MAX_AGE_S = 5.0
+SEARCH_LIMIT = 1000  # rows a search shows, best first
 
 
 class QueueScreen(AppScreen):
@@ -48,10 +48,10 @@ class QueueScreen(AppScreen):
     ]
 
     class Loaded(Message):
-        def __init__(self, source: Source, total: int, first: list[ItemSummary], stats: dict[str, int],
-                     token: int, keep_cursor: bool) -> None:
+        def __init__(self, request: int, source: Source, total: int, first: list[ItemSummary],
+                     stats: dict[str, int], token: int, keep_cursor: bool) -> None:
             super().__init__()
-            self.source, self.total, self.first = source, total, first
+            self.request, self.source, self.total, self.first = request, source, total, first
             self.stats, self.token, self.keep_cursor = stats, token, keep_cursor
 
     class Facets(Message):
@@ -60,15 +60,15 @@ class QueueScreen(AppScreen):
             self.facets = facets
 
     class Changed(Message):
-        pass
+        def __init__(self, changes: Changes, total: int | None, stats: dict[str, int]) -> None:
+            super().__init__()
+            self.changes, self.total, self.stats = changes, total, stats
 
     def __init__(self) -> None:
         super().__init__()
         self.token: int | None = None
-        self.index: Any = None  # FuzzyIndex for the current filter
-        self.index_key: tuple[str, float] | None = None
-        self.index_token: int | None = None
         self.facets_loaded = False
+        self.request = 0  # the latest load or search; older results are dropped
 
 
     def compose(self) -> ComposeResult:
@@ -118,25 +118,27 @@ class QueueScreen(AppScreen):
 
     def reload(self, keep_cursor: bool = False) -> None:
         query = self.query_one("#search", Input).value.strip()
+        self.request += 1
         if query:
-            self.run_search(query, keep_cursor=keep_cursor)
+            self.run_search(self.request, self.rapp.queue, query, self.current_filter(), keep_cursor)
         else:
-            self._load(self.current_filter(), keep_cursor)
+            self._load(self.request, self.rapp.queue, self.current_filter(), keep_cursor,
+                       not self.facets_loaded)
+        self.facets_loaded = True
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load(self, flt: ItemFilter, keep_cursor: bool) -> None:
-        q = self.rapp.queue
-        token = q.change_token()
+    def _load(self, request: int, q: ReviewQueue, flt: ItemFilter, keep_cursor: bool, facets: bool) -> None:
+        token = q.changes().token
         source = FilterSource(q, flt, order="triage")
         total = source.count()
         first = source.fetch(0, PAGE)
-        self.post_message(self.Loaded(source, total, first, q.stats(), token, keep_cursor))
-        source.load_ids()  # from now on any page is one lookup
-        if not self.facets_loaded:
-            self.facets_loaded = True
+        self.post_message(self.Loaded(request, source, total, first, q.stats(), token, keep_cursor))
+        if facets:
             self.post_message(self.Facets(q.facets()))
 
     def on_queue_screen_loaded(self, msg: Loaded) -> None:
+        if msg.request != self.request:
+            return  # a newer load or search is under way
         self.token = msg.token
         lst = self.query_one(QueueList)
         lst.empty_message = ("Nothing matches. Try another filter, or load items with "
@@ -176,67 +178,57 @@ class QueueScreen(AppScreen):
 
     # -- live refresh -------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll_changes(self) -> None:
-        q = self.rapp.queue
-        if q is None or self.token is None:
-            return
-        if q.change_token() != self.token:
-            self.post_message(self.Changed())
+        lst = self.query_one(QueueList)
+        if self.rapp.queue is not None and self.token is not None and lst.source is not None:
+            self._poll(self.rapp.queue, self.token, lst.source)
 
-    def on_queue_screen_changed(self, _: Changed) -> None:
-        if self.is_current:
-            self.reload(keep_cursor=True)
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll(self, q: ReviewQueue, token: int, source: Source) -> None:
+        changes = q.changes(token)
+        if changes.token != token:
+            total = source.count() if isinstance(source, FilterSource) else None
+            self.post_message(self.Changed(changes, total, q.stats()))
 
-    @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
+    def on_queue_screen_changed(self, msg: Changed) -> None:
+        """Update the rows that changed in place, and the counts; the order is refreshed on
+        the next reload (returning from a review, a filter, ctrl+r)."""
+        self.token = msg.changes.token
+        lst = self.query_one(QueueList)
+        lst.update_rows(msg.changes.rows, msg.total)
+        self.show_counts(msg.stats, lst.total)
+
     def sweep(self) -> None:
         if self.rapp.queue is not None:
-            self.rapp.queue.expire_overdue()
+            self._sweep(self.rapp.queue)
+
+    @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
+    def _sweep(self, q: ReviewQueue) -> None:
+        q.expire_overdue()
 
     # -- filters and search -------------------------------------------------------------
 
     @on(Select.Changed)
     def filter_changed(self, _: Select.Changed) -> None:
-        self.index = None
         if self.rapp.queue is not None and self.token is not None:
             self.reload()
 
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:
-        if self.rapp.queue is None:
-            return
-        if event.value.strip():
-            self.run_search(event.value.strip())
-        else:
-            self._load(self.current_filter(), False)
+        if self.rapp.queue is not None:
+            self.reload()
 
     @on(Input.Submitted, "#search")
     def search_submitted(self, _: Input.Submitted) -> None:
         self.query_one(QueueList).focus()
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def run_search(self, query: str, keep_cursor: bool = False) -> None:
-        from textual.worker import get_current_worker
-
-        from reviewer.search import FuzzyIndex
-
-        q = self.rapp.queue
-        flt = self.current_filter()
-        key = (flt.model_dump_json(), time.monotonic())
-        if self.index is None or self.index_key is None or self.index_key[0] != key[0] or (
-            self.token != self.index_token and key[1] - self.index_key[1] > INDEX_MAX_AGE_S
-        ):
-            self.index_token = q.change_token()
-            self.index = FuzzyIndex(q.search_texts(flt))
-            self.index_key = key
-        if get_current_worker().is_cancelled:
-            return
-        ids = self.index.search(query)
-        if get_current_worker().is_cancelled:
-            return
-        source = IdsSource(q, ids)
-        first = source.fetch(0, PAGE)
-        self.post_message(self.Loaded(source, len(ids), first, q.stats(), q.change_token(), keep_cursor))
+    def run_search(self, request: int, q: ReviewQueue, query: str, flt: ItemFilter, keep_cursor: bool) -> None:
+        """Search in the queue (its full-text index, then rapidfuzz ranking)."""
+        token = q.changes().token
+        rows = q.search(query, flt, limit=SEARCH_LIMIT)
+        source = SearchSource(q, [r.id for r in rows])
+        self.post_message(self.Loaded(request, source, len(rows), rows[:PAGE], q.stats(), token, keep_cursor))
 
     # -- actions ------------------------------------------------------------------------
 
@@ -254,7 +246,6 @@ class QueueScreen(AppScreen):
 
     def action_reload(self) -> None:
         self.facets_loaded = False
-        self.index = None
         self.reload(keep_cursor=True)
 
     @on(QueueList.Opened)

@@ -26,6 +26,7 @@ from textual.widgets import Footer, Static
 
 from reviewer.errors import AlreadyDecided, Expired, LeaseError, NotFound
 from reviewer.models import ActionItem, DecisionIn, Lease, OutputItem, QueueItem
+from reviewer.queue import ReviewQueue
 from reviewer.safe_text import DISPLAY_LIMIT, safe, safe_line
 from reviewer.vocab import DEFAULT_LEASE_S
 
@@ -65,14 +66,23 @@ class ReviewScreen(AppScreen):
     ]
 
     class Loaded(Message):
-        def __init__(self, index: int, item: QueueItem | None, lease: Lease | None, note: str | None):
+        """An item to show (None: nothing left), for load request `request`."""
+
+        def __init__(self, request: int, item: QueueItem | None, lease: Lease | None, note: str | None,
+                     first_of_two: bool = False, decided: str | None = None) -> None:
             super().__init__()
-            self.index, self.item, self.lease, self.note = index, item, lease, note
+            self.request, self.item, self.lease, self.note = request, item, lease, note
+            self.first_of_two, self.decided = first_of_two, decided
+
+    class Renewed(Message):
+        def __init__(self, old: Lease, new: Lease | None, error: str | None) -> None:
+            super().__init__()
+            self.old, self.new, self.error = old, new, error
 
     def __init__(self, source: Source, index: int, item_id: str | None = None) -> None:
         super().__init__()
         self.source = source
-        self.index = index
+        self.index = index  # where the item was opened in the list; navigation then goes by id
         self.first_id = item_id
         self.item: QueueItem | None = None
         self.lease: Lease | None = None
@@ -80,7 +90,7 @@ class ReviewScreen(AppScreen):
         self.correction: str | None = None
         self.mode = "output"
         self.busy = False
-
+        self.request = 0  # the latest load; results of older ones are dropped
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading…", style="dim"), id="item-title")
@@ -103,69 +113,89 @@ class ReviewScreen(AppScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.load(self.index, self.first_id, explicit=True)
+        self.open(self.first_id, index=self.index)
         self.set_interval(DEFAULT_LEASE_S / 3, self.renew)
         self.set_interval(1.0, self.tick)
 
-    # -- loading ------------------------------------------------------------------------
+    # -- loading: workers take their inputs as arguments and answer with Loaded ---------
+
+    def _next_request(self) -> int:
+        self.request += 1
+        self.busy = True
+        return self.request
+
+    def open(self, item_id: str | None, index: int = 0) -> None:
+        """Show exactly this item (read-only if someone else holds it or it is settled)."""
+        self._open(self._next_request(), self.rapp.wait_queue, self.rapp.reviewer, self.source, index, item_id)
 
     @work(thread=True, exclusive=True, group="review", exit_on_error=False)
-    def load(self, index: int, item_id: str | None = None, explicit: bool = False,
-             decision: DecisionIn | None = None, step: int = 1) -> None:
-        """Optionally record `decision` on the current item, then show the item at `index`.
-
-        With `explicit`, show exactly that item (read-only if someone else holds it);
-        otherwise take the first item from `index` on (or back, with step -1) that can be claimed.
-        """
-        q, me = self.rapp.wait_queue(), self.rapp.reviewer
-        if decision is not None and self.item is not None:
-            current = self.item.id
-            recorded = q.decide(current, decision, lease=self.lease)
-            self.rapp.history.append(current)
-            if self._critical() and recorded.verdict != "reject" and q.get(current).status == "pending":
-                self.app.call_from_thread(self.notify, "First approval recorded: a second, different "
-                                          "reviewer must approve this critical action.", markup=False)
-            self.lease = None
-            head = self.source.fetch(index, 1)
-            if head and head[0].id == current:
-                index += 1  # the list still shows it (search results, "all"): move past it
-        if explicit and item_id is not None:
-            self.post_message(self.Loaded(index, *self._claim_and_get(item_id)))
+    def _open(self, request: int, queue: Callable[[], ReviewQueue], me: str, source: Source, index: int,
+              item_id: str | None) -> None:
+        q = queue()
+        if item_id is None:
+            rows = source.fetch(index, 1)
+            item_id = rows[0].id if rows else None
+        if item_id is None:
+            self.post_message(self.Loaded(request, None, None, None))
             return
-        rows = self._window(index, step)
-        for i, row in rows:
-            if row.status == "pending" or (row.status == "claimed" and row.claimed_by == me):
-                item, lease, note = self._claim_and_get(row.id)
-                if lease is not None:
-                    self.post_message(self.Loaded(i, item, lease, note))
-                    return
-        self.post_message(self.Loaded(index, None, None, None))
-
-    def _window(self, index: int, step: int) -> list[tuple[int, object]]:
-        if step > 0:
-            return list(enumerate(self.source.fetch(index, LOOKAHEAD), start=index))
-        start = max(0, index - LOOKAHEAD + 1)
-        rows = list(enumerate(self.source.fetch(start, index - start + 1), start=start))
-        return rows[::-1]
-
-    def _claim_and_get(self, item_id: str) -> tuple[QueueItem | None, Lease | None, str | None]:
-        q, me = self.rapp.queue, self.rapp.reviewer
-        lease, note = None, None
         try:
-            lease = q.claim(item_id, me, lease_s=DEFAULT_LEASE_S)
+            claimed = q.claim(item_id, me, lease_s=DEFAULT_LEASE_S)
+            self.post_message(self.Loaded(request, claimed.item, claimed.lease, None))
         except (LeaseError, AlreadyDecided) as e:
-            note = str(e)
-        try:
-            return q.get(item_id), lease, note
+            self.post_message(self.Loaded(request, q.get(item_id), None, str(e)))
         except NotFound as e:
-            return None, None, str(e)
+            self.post_message(self.Loaded(request, None, None, str(e)))
+
+    def step(self, backwards: bool = False) -> None:
+        """Release this item (if held) and claim the next (or previous) one of the source."""
+        current = self.item.id if self.item is not None else None
+        lease, self.lease = self.lease, None
+        self._step(self._next_request(), self.rapp.queue, self.rapp.reviewer, self.source, current, backwards,
+                   lease)
+
+    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
+    def _step(self, request: int, q: ReviewQueue, me: str, source: Source, current: str | None,
+              backwards: bool, release: Lease | None) -> None:
+        if release is not None:
+            q.release(release)
+        claimed = q.claim_next(me, source.walk(), after=current, backwards=backwards, lease_s=DEFAULT_LEASE_S)
+        if claimed is None and backwards:
+            self.post_message(self.Loaded(request, None, None, "This is the first item you can review here."))
+        elif claimed is None:
+            self.post_message(self.Loaded(request, None, None, None))
+        else:
+            self.post_message(self.Loaded(request, claimed.item, claimed.lease, None))
+
+    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
+    def _decide(self, request: int, q: ReviewQueue, item: QueueItem, decision: DecisionIn,
+                lease: Lease | None, source: Source) -> None:
+        recorded, claimed = q.decide_and_next(item.id, decision, lease=lease, then=source.walk(),
+                                              lease_s=DEFAULT_LEASE_S)
+        first_of_two = _critical(item) and recorded.verdict != "reject" and q.get(item.id).status == "pending"
+        summary = f"{recorded.verdict} {item.id}"
+        if claimed is None:
+            self.post_message(self.Loaded(request, None, None, None, first_of_two, summary))
+        else:
+            self.post_message(self.Loaded(request, claimed.item, claimed.lease, None, first_of_two, summary))
 
     def on_review_screen_loaded(self, msg: Loaded) -> None:
+        if msg.request != self.request:
+            if msg.lease is not None:  # a late answer claimed an item nobody will look at
+                self.release(msg.lease)
+            return
         self.busy = False
-        if msg.item is not None and self.item is not None and self.lease is not None \
-                and self.lease.item_id != msg.item.id:
+        if msg.decided is not None and self.item is not None:
+            self.rapp.history.append(self.item.id)
+        if msg.first_of_two:
+            self.notify("First approval recorded: a second, different reviewer must approve this "
+                        "critical action.", markup=False)
+        if self.lease is not None and (msg.item is None or self.lease.item_id != msg.item.id):
             self.release(self.lease)
-        self.index, self.item, self.lease = msg.index, msg.item, msg.lease
+        if msg.item is None and msg.note is not None and self.item is not None:
+            self.notify(safe_line(msg.note, 200), markup=False)  # nothing before this one: stay
+            self._reclaim()
+            return
+        self.item, self.lease = msg.item, msg.lease
         self.correction = None
         self.shown_at = time.monotonic()
         if msg.item is None:
@@ -173,6 +203,11 @@ class ReviewScreen(AppScreen):
             return
         self.mode = "inline" if isinstance(msg.item.item, OutputItem) and msg.item.item.reference else "output"
         self.show(msg.item, msg.note)
+
+    def _reclaim(self) -> None:
+        """Stay on the current item after a move found nothing: take it back."""
+        if self.item is not None:
+            self.open(self.item.id)
 
     # -- rendering ----------------------------------------------------------------------
 
@@ -344,14 +379,23 @@ class ReviewScreen(AppScreen):
 
     # -- leases -------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="renew", exit_on_error=False)
     def renew(self) -> None:
         if self.lease is not None:
-            try:
-                self.lease = self.rapp.queue.renew(self.lease, lease_s=DEFAULT_LEASE_S)
-            except LeaseError as e:
-                self.lease = None
-                self.app.call_from_thread(self.notify, safe_line(str(e), 300), severity="warning", markup=False)
+            self._renew(self.rapp.queue, self.lease)
+
+    @work(thread=True, exclusive=True, group="renew", exit_on_error=False)
+    def _renew(self, q: ReviewQueue, lease: Lease) -> None:
+        try:
+            self.post_message(self.Renewed(lease, q.renew(lease, lease_s=DEFAULT_LEASE_S), None))
+        except LeaseError as e:
+            self.post_message(self.Renewed(lease, None, str(e)))
+
+    def on_review_screen_renewed(self, msg: Renewed) -> None:
+        if self.lease is None or self.lease.token != msg.old.token or self.lease.item_id != msg.old.item_id:
+            return  # the screen moved on: this renewal is for a lease it no longer holds
+        self.lease = msg.new
+        if msg.error:
+            self.notify(safe_line(msg.error, 300), severity="warning", markup=False)
 
     def release(self, lease: Lease) -> None:
         queue = self.rapp.queue
@@ -377,10 +421,12 @@ class ReviewScreen(AppScreen):
         self.busy = True
         duration = int((time.monotonic() - self.shown_at) * 1000)
         d = DecisionIn(verdict=verdict, reviewer=self.rapp.reviewer, duration_ms=duration, **fields)
-        self.load(self.index, decision=d)
+        assert self.item is not None
+        lease, self.lease = self.lease, None  # the decision consumes it
+        self._decide(self._next_request(), self.rapp.queue, self.item, d, lease, self.source)
 
     def _critical(self) -> bool:
-        return self.item is not None and isinstance(self.item.item, ActionItem) and self.item.item.risk == "critical"
+        return self.item is not None and _critical(self.item)
 
     def _confirm_critical(self, then: Callable[[], None]) -> None:
         """Run `then` at once, or for a critical action after its tool name is typed."""
@@ -498,23 +544,12 @@ class ReviewScreen(AppScreen):
         self.confirm_correction(original, text)
 
     def action_skip(self) -> None:
-        if self.busy:
-            return
-        self.busy = True
-        if self.lease is not None:
-            self.release(self.lease)
-            self.lease = None
-        self.load(self.index + 1)
+        if not self.busy:
+            self.step()
 
     def action_move(self, step: int) -> None:
-        if self.busy:
-            return
-        target = self.index + step
-        if target < 0:
-            self.notify("This is the first item.")
-            return
-        self.busy = True
-        self.load(target, step=step)
+        if not self.busy:
+            self.step(backwards=step < 0)
 
     def action_toggle_diff(self) -> None:
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
@@ -525,6 +560,7 @@ class ReviewScreen(AppScreen):
             self.app.push_screen(FullTextScreen("Output", self.item.item.output))
 
     def action_back(self) -> None:
+        self.request += 1  # an answer still on its way is for nobody now
         if self.lease is not None:
             self.release(self.lease)
             self.lease = None
@@ -532,10 +568,13 @@ class ReviewScreen(AppScreen):
 
     def show_undone(self, item_id: str) -> None:
         """After an undo: show the item that came back, claimed."""
-        self.busy = True
-        self.load(self.index, item_id=item_id, explicit=True)
+        self.open(item_id)
 
     def handle_error(self, error: BaseException) -> None:
         self.busy = False
         if isinstance(error, Expired | LeaseError | AlreadyDecided) and self.item is not None:
-            self.load(self.index, item_id=self.item.id, explicit=True)
+            self.open(self.item.id)
+
+
+def _critical(item: QueueItem) -> bool:
+    return isinstance(item.item, ActionItem) and item.item.risk == "critical"

@@ -1,4 +1,6 @@
-"""Where the queue list's rows come from: a filtered query, or the ids a search found."""
+"""Where the queue list's rows come from, and how the review screen walks them: a filtered
+view of the queue, or the rows a search found. Both page from the queue; neither holds the
+whole queue."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from reviewer.models import ItemFilter, ItemSummary
+    from reviewer.models import ItemFilter, ItemSummary, NextItem
     from reviewer.queue import ReviewQueue
 
 
@@ -15,45 +17,34 @@ class Source(Protocol):
 
     def fetch(self, offset: int, limit: int) -> list[ItemSummary]: ...
 
-
-def fetch_ids(queue: ReviewQueue, ids: list[str]) -> list[ItemSummary]:
-    """Current rows for `ids`, in that order (ids that vanished are left out)."""
-    from reviewer.models import ItemFilter
-
-    rows = {r.id: r for r in queue.list(ItemFilter(ids=ids), limit=len(ids) or 1)}
-    return [rows[i] for i in ids if i in rows]
+    def walk(self) -> NextItem:
+        """How the review screen finds the next item of this source."""
+        ...
 
 
 @dataclass
 class FilterSource:
-    """Rows of the queue matching a filter, in `order`.
-
-    Until `load_ids()` has run, pages come from OFFSET queries (fast near the top). After it,
-    the row order is a snapshot of ids, and any page is one `id IN (...)` lookup, so deep
-    scrolling stays instant at 100k rows. Rows show their current state; the snapshot is
-    refreshed when the queue changes.
-    """
+    """Rows of the queue matching a filter, in `order`, one page per query."""
 
     queue: ReviewQueue
     flt: ItemFilter
     order: str = "triage"
-    ids: list[str] | None = None
 
     def count(self) -> int:
-        return len(self.ids) if self.ids is not None else self.queue.count(self.flt)
-
-    def load_ids(self) -> None:
-        self.ids = self.queue.list_ids(self.flt, order=self.order)
+        return self.queue.count(self.flt)
 
     def fetch(self, offset: int, limit: int) -> list[ItemSummary]:
-        if self.ids is not None:
-            return fetch_ids(self.queue, self.ids[offset : offset + limit])
-        return self.queue.list(self.flt, offset=offset, limit=limit, order=self.order)
+        return self.queue.list_items(self.flt, offset=offset, limit=limit, order=self.order)
+
+    def walk(self) -> NextItem:
+        from reviewer.models import NextItem
+
+        return NextItem(filter=self.flt, order="triage" if self.order == "triage" else "priority")
 
 
 @dataclass
-class IdsSource:
-    """Rows for a ranked list of ids (search results), in that order."""
+class SearchSource:
+    """The rows a search found, best first; pages show their current state."""
 
     queue: ReviewQueue
     ids: list[str]
@@ -62,7 +53,16 @@ class IdsSource:
         return len(self.ids)
 
     def fetch(self, offset: int, limit: int) -> list[ItemSummary]:
-        return fetch_ids(self.queue, self.ids[offset : offset + limit])
+        from reviewer.models import ItemFilter
+
+        ids = self.ids[offset : offset + limit]
+        rows = {r.id: r for r in self.queue.list_items(ItemFilter(ids=ids), limit=len(ids) or 1)}
+        return [rows[i] for i in ids if i in rows]
+
+    def walk(self) -> NextItem:
+        from reviewer.models import NextItem
+
+        return NextItem(ids=self.ids)
 
 
 @dataclass
@@ -82,3 +82,6 @@ class WaitingSource:
 
     def fetch(self, offset: int, limit: int) -> list[ItemSummary]:
         return self._source().fetch(offset, limit)
+
+    def walk(self) -> NextItem:
+        return self._source().walk()

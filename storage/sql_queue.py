@@ -1,4 +1,8 @@
-"""`SqlQueue`: the ReviewQueue over SQLite or PostgreSQL (SQLAlchemy Core on the hot paths)."""
+"""`SqlQueue`: the ReviewQueue over SQLite or PostgreSQL (SQLAlchemy Core on the hot paths).
+
+The rules it enforces are `reviewer.rules`; the SQL pieces are in `storage.queries`, search in
+`storage.fts`, wake-ups in `storage.wake`, error mapping in `storage.errors`.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, tuple_, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from reviewer import rules
 from reviewer.errors import (
@@ -27,12 +31,15 @@ from reviewer.errors import (
 from reviewer.models import (
     ActionItem,
     AuditEntry,
+    Changes,
+    Claim,
     Decision,
     DecisionIn,
     EnqueueResult,
     ItemFilter,
     ItemSummary,
     Lease,
+    NextItem,
     OutputItem,
     QueueItem,
     new_id,
@@ -40,60 +47,18 @@ from reviewer.models import (
     utcnow,
 )
 from reviewer.rules import POLICY_PREFIX, DecidedBy, check_human
+from reviewer.search import words as query_words
 from reviewer.vocab import DEFAULT_LEASE_S, OPEN, SETTLED, STATUSES
 
 from . import convert as cv
-from . import migrate
+from . import fts, migrate, wake
+from . import queries as sq
 from .engine import is_sqlite, make_engine, sqlite_file
+from .errors import storage_error
 from .tables import audit, cursors, decisions, items
 
 BATCH = 500  # ids per IN (...) lookup
-ACTIVE = OPEN
-
-
-def _like_escape(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _where(flt: ItemFilter | None) -> list[Any]:
-    if flt is None:
-        return []
-    c = items.c
-    conds: list[Any] = []
-    if flt.queue:
-        conds.append(c.queue == flt.queue)
-    if flt.kind:
-        conds.append(c.kind == flt.kind)
-    if flt.status:
-        conds.append(c.status.in_(flt.status))
-    if flt.risk:
-        conds.append(c.risk == flt.risk)
-    if flt.tag:
-        conds.append(c.tags.like(f"%\n{_like_escape(flt.tag)}\n%", escape="\\"))
-    if flt.flag:
-        tail = "%" if flt.flag.endswith(".") else "\n%"
-        conds.append(c.flag_reasons.like(f"%\n{_like_escape(flt.flag)}{tail}", escape="\\"))
-    if flt.since:
-        conds.append(c.created_at >= cv.naive(flt.since))
-    if flt.until:
-        conds.append(c.created_at < cv.naive(flt.until))
-    if flt.ids is not None:
-        conds.append(c.id.in_(flt.ids))
-    return conds
-
-
-ORDERS = {
-    "priority": (items.c.priority, items.c.created_at, items.c.seq),
-    "age": (items.c.created_at, items.c.seq),
-    "recent": (items.c.updated_at.desc(), items.c.seq.desc()),
-    "deadline": (items.c.expires_at.is_(None), items.c.expires_at, items.c.priority,
-                 items.c.created_at, items.c.seq),
-}
-KEYSET = {"priority", "age"}
-# "triage": open actions first by deadline (few, so sorting them is cheap), then the rest
-# by priority and age (walks ix_items_priority, so the first page of 100k rows is instant).
-_OPEN_ACTION = (items.c.kind == "action") & items.c.status.in_(ACTIVE)
-TRIAGE = ((_OPEN_ACTION, "deadline"), (~_OPEN_ACTION, "priority"))
+SUMMARY = [items.c[f] for f in cv.SUMMARY_FIELDS]
 
 
 class SqlQueue:
@@ -130,21 +95,37 @@ class SqlQueue:
             yield
         except ReviewerError:
             raise
-        except (OperationalError, DBAPIError) as e:
+        except DBAPIError as e:
             self._check_file()
-            raise _storage_error(e) from e
+            raise storage_error(e) from e
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        """A write transaction (`BEGIN IMMEDIATE` on SQLite). Items settled in it
+        (`conn.info["settled"]`) are woken after the commit."""
+        settled: list[str] = []
         with self._errors(), self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                yield conn
+            conn.info["settled"] = settled
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                conn.info.pop("settled", None)
+        if settled and self._file is not None:
+            wake.wake_sqlite(self._file, settled)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         with self._errors(), self.engine.connect() as conn, conn.begin():
             yield conn
+
+    def _check_file(self) -> None:
+        """A SQLite file deleted or replaced under a waiting process keeps working through
+        the open descriptors, but nobody else sees it any more: say so instead of waiting."""
+        if self._file is not None and _file_id(self._file) != self._file_id:
+            raise StorageError(f"the queue database {self._file} was deleted or replaced",
+                               hint="restore the file or point REVIEWER_DB at the new queue")
 
     def _audit(self, conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
         if rows:
@@ -173,10 +154,7 @@ class SqlQueue:
         self, batch: Sequence[OutputItem | ActionItem], *, actor: str = "ingest"
     ) -> list[EnqueueResult]:
         now = self.clock()
-        prepared: list[tuple[str, str, OutputItem | ActionItem]] = []
-        for it in batch:
-            payload = cv.item_payload(it)
-            prepared.append((it.id or new_id(), payload, it))
+        prepared = [(it.id or new_id(), cv.item_payload(it), it) for it in batch]
         for attempt in range(3):
             try:
                 return self._enqueue_prepared(prepared, now, actor)
@@ -195,7 +173,7 @@ class SqlQueue:
             for i in range(0, len(ids), BATCH):
                 chunk = ids[i : i + BATCH]
                 q = select(items.c.id, items.c.content_hash).where(items.c.id.in_(chunk))
-                existing.update(conn.execute(q).all())
+                existing.update((r[0], r[1]) for r in conn.execute(q))
             rows: list[dict[str, Any]] = []
             seen: dict[str, str] = {}
             for item_id, payload, it in prepared:
@@ -208,39 +186,33 @@ class SqlQueue:
                 elif prior == digest:
                     results.append(EnqueueResult(id=item_id, outcome="unchanged"))
                 else:
-                    results.append(
-                        EnqueueResult(
-                            id=item_id,
-                            outcome="conflict",
-                            detail="an item with this id and different content is already queued",
-                        )
-                    )
+                    results.append(EnqueueResult(
+                        id=item_id, outcome="conflict",
+                        detail="an item with this id and different content is already queued"))
             if rows:
+                last = conn.execute(select(func.max(items.c.seq))).scalar() or 0
                 self._bulk_insert(conn, items, rows)
-                self._audit(
-                    conn,
-                    [{"actor": actor, "action": "enqueue", "item_id": r["id"]} for r in rows],
-                    now,
-                )
+                if self.sqlite:
+                    fts.index_new_items(conn, last)
+                self._audit(conn, [{"actor": actor, "action": "enqueue", "item_id": r["id"]} for r in rows],
+                            now)
         return results
 
     # -- reads --------------------------------------------------------------------------
 
     def get(self, item_id: str) -> QueueItem:
         with self._read() as conn:
-            row = conn.execute(select(items).where(items.c.id == item_id)).first()
-            if row is None:
-                raise NotFound(f"no item with id {item_id!r}", hint="reviewer list shows the ids")
-            ds = conn.execute(
-                select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.seq)
-            ).all()
-        return QueueItem(
-            **cv.summary_kwargs(row),
-            item=parse_item(row.payload),
-            decisions=[cv.decision(d) for d in ds],
-        )
+            return self._get(conn, item_id)
 
-    def list(
+    def _get(self, conn: Connection, item_id: str) -> QueueItem:
+        row = conn.execute(select(items).where(items.c.id == item_id)).first()
+        if row is None:
+            raise NotFound(f"no item with id {item_id!r}", hint="reviewer list shows the ids")
+        ds = conn.execute(select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.seq))
+        return QueueItem(**cv.summary_kwargs(row), item=parse_item(row.payload),
+                         decisions=[cv.decision(d) for d in ds])
+
+    def list_items(
         self,
         flt: ItemFilter | None = None,
         *,
@@ -249,68 +221,42 @@ class SqlQueue:
         after: str | None = None,
         order: str = "priority",
     ) -> list[ItemSummary]:
-        cols = [items.c[f] for f in cv.SUMMARY_FIELDS]
         with self._read() as conn:
-            if order == "triage":
-                if after is not None:
-                    raise ValueError("keyset paging works with order priority or age")
-                return [cv.summary(r) for r in self._triage(conn, cols, flt, offset, limit)]
-            if order not in ORDERS:
-                raise ValueError(f"unknown order {order!r}; use one of triage, {', '.join(ORDERS)}")
-            q = select(*cols).where(*_where(flt)).order_by(*ORDERS[order]).limit(limit)
             if after is not None:
-                if order not in KEYSET:
-                    raise ValueError(f"keyset paging works with order {sorted(KEYSET)}")
-                key = ORDERS[order]
-                mark = conn.execute(select(*key).where(items.c.id == after)).first()
+                if order not in sq.KEYSET:
+                    raise ValueError(f"keyset paging works with order {', '.join(sq.KEYSET)}")
+                mark = conn.execute(select(items).where(items.c.id == after)).first()
                 if mark is None:
                     raise NotFound(f"cursor item {after!r} does not exist")
-                q = q.where(tuple_(*key) > tuple_(*mark))
-            elif offset:
-                q = q.offset(offset)
-            return [cv.summary(r) for r in conn.execute(q)]
-
-    def _triage(self, conn: Connection, cols: list[Any], flt: ItemFilter | None, offset: int,
-                limit: int) -> list[Any]:
-        rows: list[Any] = []
-        for cond, order in TRIAGE:
-            if len(rows) >= limit:
-                break
-            base = select(*cols).where(*_where(flt), cond)
-            if offset:
-                n = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-                if offset >= n:
-                    offset -= n
-                    continue
-            q = base.order_by(*ORDERS[order]).offset(offset).limit(limit - len(rows))
-            rows.extend(conn.execute(q))
-            offset = 0
-        return rows
-
-    def list_ids(self, flt: ItemFilter | None = None, *, order: str = "priority") -> list[str]:
-        with self._read() as conn:
-            if order == "triage":
-                out: list[str] = []
-                for cond, o in TRIAGE:
-                    q = select(items.c.id).where(*_where(flt), cond).order_by(*ORDERS[o])
-                    out.extend(conn.execute(q).scalars())
-                return out
-            q = select(items.c.id).where(*_where(flt)).order_by(*ORDERS[order])
-            return list(conn.execute(q).scalars())
+                places = sq.after(order, mark)
+            else:
+                places = [([c] if c is not None else [], key) for c, key in sq.segments(order)]
+            rows: list[Any] = []
+            for conds, key in places:
+                if len(rows) >= limit:
+                    break
+                base = select(*SUMMARY).where(*sq.where(flt), *conds)
+                if offset and len(places) > 1:  # skip a whole segment without reading it
+                    n = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+                    if offset >= n:
+                        offset -= n
+                        continue
+                rows.extend(conn.execute(base.order_by(*key).offset(offset).limit(limit - len(rows))))
+                offset = 0
+            return [cv.summary(r) for r in rows]
 
     def count(self, flt: ItemFilter | None = None) -> int:
         with self._read() as conn:
-            return conn.execute(select(func.count()).select_from(items).where(*_where(flt))).scalar_one()
+            return conn.execute(select(func.count()).select_from(items).where(*sq.where(flt))).scalar_one()
 
     def stats(self) -> dict[str, int]:
         midnight = self.clock().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
         with self._read() as conn:
             out = dict.fromkeys(STATUSES, 0)
             q = select(items.c.status, func.count()).group_by(items.c.status)
-            out.update(dict(conn.execute(q).all()))
+            out.update({r[0]: r[1] for r in conn.execute(q)})
             out["decided_today"] = conn.execute(
-                select(func.count())
-                .select_from(items)
+                select(func.count()).select_from(items)
                 .where(items.c.status == "decided", items.c.decided_at >= cv.naive(midnight))
             ).scalar_one()
         out["total"] = sum(out[s] for s in STATUSES)
@@ -327,10 +273,18 @@ class SqlQueue:
             "flags": sorted({f for x in flags for f in cv.undelimited(x)}),
         }
 
-    def search_texts(self, flt: ItemFilter | None = None) -> list[tuple[str, str]]:
+    def search(self, query: str, flt: ItemFilter | None = None, *, limit: int = 100) -> list[ItemSummary]:
+        from reviewer.search import rank
+
+        ws = query_words(query)
+        if not ws:
+            return self.list_items(flt, limit=limit, order="triage")
         with self._read() as conn:
-            q = select(items.c.id, items.c.search_text).where(*_where(flt)).order_by(*ORDERS["priority"])
-            return list(conn.execute(q).all())
+            rows = fts.candidates(conn, self.sqlite, ws, sq.where(flt), SUMMARY)
+        by_id = {r.id: r for r in rows}
+        exact = [query.strip()] if query.strip() in by_id else []
+        ranked = rank(query, [(r.id, r.search_text) for r in rows], limit)
+        return [cv.summary(by_id[i]) for i in dict.fromkeys(exact + ranked)][:limit]
 
     def decisions_since(self, cursor: int = 0, *, limit: int = 1000) -> list[Decision]:
         with self._read() as conn:
@@ -342,49 +296,50 @@ class SqlQueue:
         if item_id is not None:
             q = q.where(audit.c.item_id == item_id)
         with self._read() as conn:
-            return [
-                AuditEntry(**{**r._mapping, "at": cv.aware(r.at), "detail": json.loads(r.detail)})
-                for r in conn.execute(q)
-            ]
+            return [AuditEntry(**{**r._mapping, "at": cv.aware(r.at), "detail": json.loads(r.detail)})
+                    for r in conn.execute(q)]
 
-    def change_token(self) -> int:
-        """A number that grows with every state change (the last audit seq)."""
+    def changes(self, since: int | None = None, *, limit: int = 500) -> Changes:
+        """Items whose state changed after token `since` (None: just the current token).
+
+        The token is the audit log's position: every state change writes an audit row in
+        its own transaction."""
         with self._read() as conn:
-            return conn.execute(select(func.max(audit.c.seq))).scalar() or 0
+            token = conn.execute(select(func.max(audit.c.seq))).scalar() or 0
+            if since is None or since >= token:
+                return Changes(token=token)
+            ids = select(audit.c.item_id).where(audit.c.seq > since, audit.c.seq <= token,
+                                                audit.c.item_id.is_not(None)).distinct().limit(limit)
+            rows = conn.execute(select(*SUMMARY).where(items.c.id.in_(ids)))
+            return Changes(token=token, rows=[cv.summary(r) for r in rows])
 
-    def wait_for_change(self, last: int | None, timeout_s: float, *, poll_s: float = 0.01) -> int:
-        """Poll cheaply until the change token moves. On SQLite the poll is `PRAGMA
-        data_version` on one held connection (microseconds; it moves when another connection
-        commits), and the token is read only then."""
+    # -- waiting ------------------------------------------------------------------------
+
+    def wait_for_decision(self, item_id: str, timeout_s: float) -> QueueItem:
+        """The item once it is settled (decided or expired), or as it is after `timeout_s`.
+
+        Sleeps until the writer that settles this item wakes it (see `storage.wake`); other
+        items' changes do not wake it."""
         deadline = time.monotonic() + timeout_s
-        self._check_file()
-        token = self.change_token()
-        if last is None or token != last:
-            return token
-        with self._errors():
-            raw = self.engine.raw_connection() if self.sqlite else None
-            try:
-                version = _data_version(raw)
-                while time.monotonic() < deadline:
-                    time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
-                    now_version = _data_version(raw)
-                    if raw is not None and now_version == version:
-                        continue
-                    version = now_version
-                    token = self.change_token()
-                    if token != last:
-                        return token
-                return self.change_token()
-            finally:
-                if raw is not None:
-                    raw.close()
+        with self._waiter(item_id) as waiter:
+            while True:
+                self._check_file()
+                current = self.get(item_id)
+                left = deadline - time.monotonic()
+                if current.status in SETTLED or left <= 0:
+                    return current
+                waiter.wait(min(left, wake.FALLBACK_S))
 
-    def _check_file(self) -> None:
-        """A SQLite file deleted or replaced under a waiting process keeps working through
-        the open descriptors, but nobody else sees it any more: say so instead of waiting."""
-        if self._file is not None and _file_id(self._file) != self._file_id:
-            raise StorageError(f"the queue database {self._file} was deleted or replaced",
-                               hint="restore the file or point REVIEWER_DB at the new queue")
+    @contextmanager
+    def _waiter(self, item_id: str) -> Iterator[wake.Waiter]:
+        if self._file is not None:
+            with wake.sqlite_waiter(self._file, item_id) as w:
+                yield w
+        else:
+            with self._errors():
+                raw = self.engine.raw_connection()
+            with wake.pg_waiter(raw, item_id) as w:
+                yield w
 
     # -- leases -------------------------------------------------------------------------
 
@@ -397,14 +352,9 @@ class SqlQueue:
             .values(status="pending", claimed_by=None, lease_token=None, lease_expires_at=None, updated_at=n)
             .returning(items.c.id)
         ).scalars().all()
-        self._audit(
-            conn, [{"actor": "system", "action": "lease_expired", "item_id": i} for i in lapsed], now
-        )
-        overdue = conn.execute(
-            select(items.c.id, items.c.on_timeout).where(
-                items.c.status.in_(ACTIVE), items.c.kind == "action", items.c.expires_at <= n
-            )
-        ).all()
+        self._audit(conn, [{"actor": rules.SYSTEM, "action": "lease_expired", "item_id": i} for i in lapsed], now)
+        overdue = conn.execute(select(items.c.id, items.c.on_timeout).where(
+            items.c.status.in_(OPEN), items.c.kind == "action", items.c.expires_at <= n)).all()
         for item_id, on_timeout in overdue:
             self._expire(conn, item_id, on_timeout, "deadline passed before a reviewer decided", now)
         return [i for i, _ in overdue]
@@ -424,44 +374,13 @@ class SqlQueue:
         now = self.clock()
         with self._write() as conn:
             row = self._locked_item(conn, item_id)
-            if row.status in ACTIVE:
+            if row.status in OPEN:
                 self._expire(conn, item_id, row.on_timeout, comment, now)
         return self.get(item_id)
 
     def expire_overdue(self, now: datetime | None = None) -> list[str]:
         with self._write() as conn:
             return self._sweep(conn, now or self.clock())
-
-    def claim_next(
-        self, reviewer: str, flt: ItemFilter | None = None, *, lease_s: float = DEFAULT_LEASE_S
-    ) -> Lease | None:
-        check_human(reviewer)
-        now = self.clock()
-        n = cv.naive(now)
-        token = new_id()
-        expires = now + timedelta(seconds=lease_s)
-        with self._write() as conn:
-            self._sweep(conn, now)
-            pick = (
-                select(items.c.seq)
-                .where(items.c.status == "pending", *_where(flt))
-                .order_by(*ORDERS["priority"])
-                .limit(1)
-            )
-            if not self.sqlite:
-                pick = pick.with_for_update(skip_locked=True)
-            item_id = conn.execute(
-                update(items)
-                .where(items.c.seq == pick.scalar_subquery(), items.c.status == "pending")
-                .values(status="claimed", claimed_by=reviewer, lease_token=token,
-                        lease_expires_at=cv.naive(expires), updated_at=n)
-                .returning(items.c.id)
-            ).scalar()
-            if item_id is None:
-                return None
-            self._audit(conn, [{"actor": reviewer, "action": "claim", "item_id": item_id,
-                                "detail": {"lease_s": lease_s}}], now)
-        return Lease(item_id=item_id, token=token, reviewer=reviewer, expires_at=expires)
 
     def _locked_item(self, conn: Connection, item_id: str) -> Any:
         q = select(items).where(items.c.id == item_id)
@@ -472,31 +391,108 @@ class SqlQueue:
             raise NotFound(f"no item with id {item_id!r}", hint="reviewer list shows the ids")
         return row
 
-    def claim(self, item_id: str, reviewer: str, *, lease_s: float = DEFAULT_LEASE_S) -> Lease:
+    def _lease(self, conn: Connection, item_id: str, reviewer: str, token: str, now: datetime,
+               lease_s: float) -> Claim:
+        expires = now + timedelta(seconds=lease_s)
+        self._audit(conn, [{"actor": reviewer, "action": "claim", "item_id": item_id,
+                            "detail": {"lease_s": lease_s}}], now)
+        lease = Lease(item_id=item_id, token=token, reviewer=reviewer, expires_at=expires)
+        return Claim(lease=lease, item=self._get(conn, item_id))
+
+    def _claim_first(self, conn: Connection, reviewer: str, places: list[tuple[list[Any], tuple[Any, ...]]],
+                     flt: ItemFilter | None, now: datetime, lease_s: float, backwards: bool = False) -> Claim | None:
+        """Claim the first pending item of `places` (conditions and sort key, tried in turn)."""
+        token = new_id()
+        n = cv.naive(now)
+        for conds, key in places:
+            pick = (select(items.c.seq).where(items.c.status == "pending", *sq.where(flt), *conds)
+                    .order_by(*sq.sort(key, backwards)).limit(1))
+            if not self.sqlite:
+                pick = pick.with_for_update(skip_locked=True)
+            item_id = conn.execute(
+                update(items)
+                .where(items.c.seq == pick.scalar_subquery(), items.c.status == "pending")
+                .values(status="claimed", claimed_by=reviewer, lease_token=token,
+                        lease_expires_at=cv.naive(now + timedelta(seconds=lease_s)), updated_at=n)
+                .returning(items.c.id)
+            ).scalar()
+            if item_id is not None:
+                return self._lease(conn, item_id, reviewer, token, now, lease_s)
+        return None
+
+    def _claim_among(self, conn: Connection, reviewer: str, ids: list[str], now: datetime,
+                     lease_s: float) -> Claim | None:
+        """Claim the first pending item of `ids`, in that order."""
+        for i in range(0, len(ids), BATCH):
+            chunk = ids[i : i + BATCH]
+            pending = set(conn.execute(select(items.c.id).where(
+                items.c.id.in_(chunk), items.c.status == "pending")).scalars())
+            for item_id in chunk:
+                if item_id in pending:
+                    claimed = self._claim_row(conn, item_id, reviewer, now, lease_s, quiet=True)
+                    if claimed is not None:
+                        return claimed
+        return None
+
+    def claim_next(
+        self, reviewer: str, where: ItemFilter | NextItem | None = None, *,
+        after: str | None = None, backwards: bool = False, lease_s: float = DEFAULT_LEASE_S,
+    ) -> Claim | None:
         check_human(reviewer)
         now = self.clock()
-        expires = now + timedelta(seconds=lease_s)
+        spec = where if isinstance(where, NextItem) else NextItem(filter=where, order="priority")
         with self._write() as conn:
             self._sweep(conn, now)
-            row = self._locked_item(conn, item_id)
-            if row.status in SETTLED:
-                raise AlreadyDecided(f"item {item_id} is already {row.status}",
-                                     hint="reviewer undo ID puts it back in the queue")
-            if row.status == "claimed" and row.claimed_by != reviewer:
-                raise LeaseError(
-                    f"item {item_id} is being reviewed by {row.claimed_by} "
-                    f"until {cv.aware(row.lease_expires_at):%H:%M:%S} UTC",
-                    hint="pick another item, or wait for the lease to run out",
-                )
-            token = row.lease_token if row.status == "claimed" else new_id()
-            conn.execute(
-                update(items).where(items.c.id == item_id)
-                .values(status="claimed", claimed_by=reviewer, lease_token=token,
-                        lease_expires_at=cv.naive(expires), updated_at=cv.naive(now))
-            )
-            self._audit(conn, [{"actor": reviewer, "action": "claim", "item_id": item_id,
-                                "detail": {"lease_s": lease_s}}], now)
-        return Lease(item_id=item_id, token=token, reviewer=reviewer, expires_at=expires)
+            return self._claim_from(conn, reviewer, spec, after, None, backwards, now, lease_s)
+
+    def _claim_from(self, conn: Connection, reviewer: str, spec: NextItem, after: str | None,
+                    mark: Any, backwards: bool, now: datetime, lease_s: float) -> Claim | None:
+        """The next item of `spec` after item `after` (its row as listed: `mark`), claimed."""
+        if spec.ids is not None:
+            ids = spec.ids[::-1] if backwards else spec.ids
+            if after is not None and after in ids:
+                ids = ids[ids.index(after) + 1 :]
+            return self._claim_among(conn, reviewer, ids, now, lease_s)
+        if after is not None and mark is None:
+            mark = conn.execute(select(items).where(items.c.id == after)).first()
+            if mark is None:
+                raise NotFound(f"no item with id {after!r}")
+        if mark is not None:
+            places = sq.after(spec.order, mark, backwards=backwards)
+        else:
+            segs = sq.segments(spec.order)
+            places = [([c] if c is not None else [], key) for c, key in (segs[::-1] if backwards else segs)]
+        return self._claim_first(conn, reviewer, places, spec.filter, now, lease_s, backwards)
+
+    def claim(self, item_id: str, reviewer: str, *, lease_s: float = DEFAULT_LEASE_S) -> Claim:
+        check_human(reviewer)
+        now = self.clock()
+        with self._write() as conn:
+            self._sweep(conn, now)
+            claimed = self._claim_row(conn, item_id, reviewer, now, lease_s)
+            assert claimed is not None
+            return claimed
+
+    def _claim_row(self, conn: Connection, item_id: str, reviewer: str, now: datetime, lease_s: float,
+                   quiet: bool = False) -> Claim | None:
+        """Claim one item (or renew your own claim); with `quiet`, None instead of raising."""
+        row = self._locked_item(conn, item_id)
+        if row.status in SETTLED:
+            if quiet:
+                return None
+            raise AlreadyDecided(f"item {item_id} is already {row.status}",
+                                 hint="reviewer undo ID puts it back in the queue")
+        if row.status == "claimed" and row.claimed_by != reviewer:
+            if quiet:
+                return None
+            raise LeaseError(f"item {item_id} is being reviewed by {row.claimed_by} "
+                             f"until {cv.aware(row.lease_expires_at):%H:%M:%S} UTC",
+                             hint="pick another item, or wait for the lease to run out")
+        token = row.lease_token if row.status == "claimed" else new_id()
+        conn.execute(update(items).where(items.c.id == item_id).values(
+            status="claimed", claimed_by=reviewer, lease_token=token,
+            lease_expires_at=cv.naive(now + timedelta(seconds=lease_s)), updated_at=cv.naive(now)))
+        return self._lease(conn, item_id, reviewer, token, now, lease_s)
 
     def renew(self, lease: Lease, *, lease_s: float = DEFAULT_LEASE_S) -> Lease:
         now = self.clock()
@@ -525,8 +521,8 @@ class SqlQueue:
                         lease_expires_at=None, updated_at=cv.naive(now))
             ).rowcount
             if done:
-                self._audit(conn, [{"actor": lease.reviewer, "action": "release",
-                                    "item_id": lease.item_id}], now)
+                self._audit(conn, [{"actor": lease.reviewer, "action": "release", "item_id": lease.item_id}],
+                            now)
 
     # -- decisions ----------------------------------------------------------------------
 
@@ -553,35 +549,48 @@ class SqlQueue:
             action = "approve_1_of_2"
         else:
             values = {"status": status, "verdict": d.verdict, "decided_at": n, "decided_by": d.reviewer,
-                      "approvals": items.c.approvals + int(d.verdict in ("approve", "correct"))}
+                      "approvals": items.c.approvals + int(d.verdict in rules.APPROVALS)}
             action = "expire" if status == "expired" else "decide"
         values.update(claimed_by=None, lease_token=None, lease_expires_at=None, updated_at=n)
         conn.execute(update(items).where(items.c.id == item_id).values(**values))
-        detail = {"decision": d.id, "verdict": row["verdict"], "reasons": d.reasons}
+        detail: dict[str, Any] = {"decision": d.id, "verdict": row["verdict"], "reasons": d.reasons}
         if reverts:
             detail["reverts"] = reverts
-        self._audit(conn, [{"actor": d.reviewer, "action": action, "item_id": item_id,
-                            "detail": detail}], now)
+        self._audit(conn, [{"actor": d.reviewer, "action": action, "item_id": item_id, "detail": detail}], now)
+        if status in SETTLED and not reverts:
+            conn.info["settled"].append(item_id)
+            if not self.sqlite:
+                conn.exec_driver_sql("SELECT pg_notify(%s, '')", (wake.pg_channel(item_id),))
         return cv.decision(_Row({**row, "seq": seq}))
 
     def decide(self, item_id: str, decision: DecisionIn, *, lease: Lease | None = None) -> Decision:
         check_human(decision.reviewer)
-        return self._decide(item_id, decision, lease, "human")
+        return self._decide(item_id, decision, lease, "human", None)[0]
+
+    def decide_and_next(self, item_id: str, decision: DecisionIn, *, lease: Lease | None = None,
+                        then: NextItem | None = None, lease_s: float = DEFAULT_LEASE_S,
+                        ) -> tuple[Decision, Claim | None]:
+        """Record a decision and claim the next item after this one (as it was listed) in
+        `then`, for the same reviewer, in one transaction: one call per key press."""
+        check_human(decision.reviewer)
+        return self._decide(item_id, decision, lease, "human", then or NextItem(), lease_s)
 
     def decide_by_policy(self, item_id: str, verdict: str, rule: str) -> Decision:
         """Settle an open action by a policy rule (recorded as `policy:<rule>`, by `policy`)."""
         d = DecisionIn(verdict="approve" if verdict == "approve" else "reject",
                        reviewer=f"{POLICY_PREFIX}{rule}", reasons=["policy"], comment=f"policy rule {rule!r}")
-        return self._decide(item_id, d, None, "policy")
+        return self._decide(item_id, d, None, "policy", None)[0]
 
-    def _decide(self, item_id: str, decision: DecisionIn, lease: Lease | None, by: DecidedBy) -> Decision:
+    def _decide(self, item_id: str, decision: DecisionIn, lease: Lease | None, by: DecidedBy,
+                then: NextItem | None, lease_s: float = DEFAULT_LEASE_S) -> tuple[Decision, Claim | None]:
         now = self.clock()
         expired = False
+        nxt: Claim | None = None
         with self._write() as conn:
             prior = conn.execute(select(decisions).where(decisions.c.id == decision.id)).first()
             if prior is not None:
                 if prior.item_id == item_id and prior.content_hash == cv.decision_hash(item_id, decision):
-                    return cv.decision(prior)
+                    return cv.decision(prior), None
                 raise Conflict(f"decision id {decision.id} was already used for a different decision")
             row = self._locked_item(conn, item_id)
             item = parse_item(row.payload)
@@ -602,19 +611,22 @@ class SqlQueue:
             if row.expires_at is not None and row.expires_at <= n:
                 self._sweep(conn, now)
                 expired = True
-            elif rules.needs_second_approval(item, decision, approvals=row.approvals,
-                                             two_approvers=row.queue in self.two_approvers):
-                result = self._record(conn, item_id, decision, now, status="pending", by=by)
             else:
-                if row.approvals:
-                    decision = rules.second_approval(item_id, decision, rules.current_round(
-                        [cv.decision(r) for r in conn.execute(select(decisions).where(
-                            decisions.c.item_id == item_id).order_by(decisions.c.seq))]))
-                result = self._record(conn, item_id, decision, now, by=by)
+                if rules.needs_second_approval(item, decision, approvals=row.approvals,
+                                               two_approvers=row.queue in self.two_approvers):
+                    result = self._record(conn, item_id, decision, now, status="pending", by=by)
+                else:
+                    if row.approvals:
+                        history = [cv.decision(r) for r in conn.execute(select(decisions).where(
+                            decisions.c.item_id == item_id).order_by(decisions.c.seq))]
+                        decision = rules.second_approval(item_id, decision, rules.current_round(history))
+                    result = self._record(conn, item_id, decision, now, by=by)
+                if then is not None:
+                    nxt = self._claim_from(conn, decision.reviewer, then, item_id, row, False, now, lease_s)
         if expired:
             raise Expired(f"item {item_id} passed its deadline before the decision; it was rejected",
                           hint="the agent has been told no; it must ask again")
-        return result
+        return result, nxt
 
     def undo(self, item_id: str, reviewer: str) -> Decision:
         check_human(reviewer)
@@ -657,41 +669,9 @@ def _file_id(path: str | None) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino) if st else None
 
 
-def _data_version(raw: Any) -> int | None:
-    """SQLite's data_version on a held connection; None (always "maybe changed") elsewhere."""
-    if raw is None:
-        return None
-    cur = raw.cursor()
-    try:
-        cur.execute("PRAGMA data_version")
-        return cur.fetchone()[0]
-    finally:
-        cur.close()
-
-
 class _Row:
     """Adapter so `convert.decision` reads a plain dict like a result row."""
 
     def __init__(self, mapping: dict[str, Any]):
         self._mapping = mapping
-
-
-def _storage_error(e: DBAPIError) -> StorageError:
-    msg = str(e.orig) if getattr(e, "orig", None) is not None else str(e)
-    low = msg.lower()
-    if "locked" in low or "busy" in low:
-        return StorageError("the queue database is locked by another process",
-                            hint="retry in a moment; if it persists, find the process holding it")
-    if "not a database" in low or "malformed" in low:
-        return StorageError("the queue database file is corrupt or not a reviewer database",
-                            hint="check --db / REVIEWER_DB points at the right file")
-    if "unable to open" in low or "readonly" in low or "read-only" in low:
-        return StorageError(f"cannot open the queue database: {msg}",
-                            hint="check the path exists and is writable")
-    if "disk" in low and "full" in low:
-        return StorageError("the disk is full; nothing was written", hint="free space and retry")
-    if "connection" in low or "could not connect" in low:
-        return StorageError(f"cannot reach the database: {msg.splitlines()[0]}",
-                            hint="is the server running and the URL right?")
-    return StorageError(f"database error: {msg.splitlines()[0] if msg else type(e).__name__}")
 

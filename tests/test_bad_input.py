@@ -25,7 +25,7 @@ def test_five_megabyte_output_goes_in_whole(tmp_path):
     r, q = _ingest(tmp_path, [json.dumps({"kind": "output", "id": "big", "output": big})])
     assert r.exit_code == 0 and "inserted 1" in r.output
     assert q.get("big").item.output == big
-    assert len(q.list()[0].snippet) <= 240
+    assert len(q.list_items()[0].snippet) <= 240
 
 
 def test_hostile_strings_are_stored_byte_for_byte_everywhere(tmp_path):
@@ -68,7 +68,7 @@ def test_wrong_types_and_missing_fields_name_line_and_field(tmp_path):
     assert "line 5: created_at: Input should be a valid datetime" in r.output
     assert "line 6: action.tool: must be a non-empty string" in r.output
     assert "line 7: item: Input should be an object" in r.output and "line 8: not valid JSON" in r.output
-    assert [s.id for s in q.list()] == ["good"]
+    assert [s.id for s in q.list_items()] == ["good"]
 
 
 def test_invalid_utf8_line_is_reported(tmp_path):

@@ -90,8 +90,9 @@ def test_kill_during_decisions_leaves_consistent_state(tmp_path):
     assert 0 < stats["decided"] < 3000
     assert stats["claimed"] <= 1  # at most the one in flight, held until its lease runs out
     # the rest of the queue is still workable
-    lease = q.claim_next("survivor")
-    assert lease is not None
+    claimed = q.claim_next("survivor")
+    assert claimed is not None
+    lease = claimed.lease
     q.decide(lease.item_id, DecisionIn(verdict="approve", reviewer="s"), lease=lease)
     _check_consistent(db)
     feed = q.decisions_since(0, limit=10_000)

@@ -29,7 +29,7 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "REVIEWER_NAME": "
 def pending_action(q, timeout: float = 30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        rows = q.list(ItemFilter(kind="action", status=["pending"]))
+        rows = q.list_items(ItemFilter(kind="action", status=["pending"]))
         if rows:
             return rows[0]
         time.sleep(0.02)
@@ -206,7 +206,7 @@ def test_guard_runs_with_edited_arguments_or_raises(db):
 
     def reviewer(verdict: str, **kw):
         item = pending_action(q)
-        lease = q.claim(item.id, "dana")
+        lease = q.claim(item.id, "dana").lease
         q.decide(item.id, DecisionIn(verdict=verdict, reviewer="dana", **kw), lease=lease)
 
     t = threading.Thread(target=reviewer, args=("correct",), kwargs={"arguments": {"to_iban": "NL91", "amount": 10.0}})

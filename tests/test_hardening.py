@@ -192,7 +192,7 @@ def test_the_gate_reads_who_decided_from_the_record(q):
 
 def _wait_for_pending(q):
     for _ in range(500):
-        rows = q.list(ItemFilter(kind="action", status=["pending"]))
+        rows = q.list_items(ItemFilter(kind="action", status=["pending"]))
         if rows:
             return rows[0]
         time.sleep(0.02)

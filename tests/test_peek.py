@@ -26,7 +26,7 @@ def test_peek_matches_the_queue(tmp_path):
     q.decide("out-3", DecisionIn(verdict="approve", reviewer="a"))
     q.claim("out-4", "b")
     p = peek(url)
-    want = q.list(ItemFilter(status=["pending", "claimed"]), order="triage", limit=100)
+    want = q.list_items(ItemFilter(status=["pending", "claimed"]), order="triage", limit=100)
     assert [r.id for r in p.rows] == [r.id for r in want]
     for got, exp in ((p.rows[0], want[0]), (p.rows[-1], want[-1])):
         row = {**vars(got), "flags": [vars(f) for f in got.flags]}

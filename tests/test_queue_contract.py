@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from reviewer.errors import AlreadyDecided, Conflict, Expired, Invalid, LeaseError, NotFound
-from reviewer.models import DecisionIn, ItemFilter
+from reviewer.models import DecisionIn, ItemFilter, NextItem
 from reviewer.queue import ReviewQueue
 
 from factories import HOSTILE, action, output
@@ -55,8 +56,8 @@ def test_list_sorts_by_priority_then_age(queue):
         output("old-normal", priority=2, created_at=t0),
         output("early-urgent", priority=0, created_at=t0 + timedelta(hours=1)),
     ])
-    assert [s.id for s in queue.list()] == ["out-early-urgent", "out-late-urgent", "out-old-normal"]
-    assert [s.id for s in queue.list(order="age")][0] == "out-old-normal"
+    assert [s.id for s in queue.list_items()] == ["out-early-urgent", "out-late-urgent", "out-old-normal"]
+    assert [s.id for s in queue.list_items(order="age")][0] == "out-old-normal"
 
 
 def test_list_filters(queue):
@@ -67,7 +68,7 @@ def test_list_filters(queue):
                created_at=t0 + timedelta(days=1)),
         action(3, risk="critical", tags=["eu_x"]),
     ])
-    ids = lambda **kw: {s.id for s in queue.list(ItemFilter(**kw))}  # noqa: E731
+    ids = lambda **kw: {s.id for s in queue.list_items(ItemFilter(**kw))}  # noqa: E731
     assert ids(queue="a") == {"out-1"}
     assert ids(kind="action") == {"act-3"}
     assert ids(risk="critical") == {"act-3"}
@@ -85,20 +86,20 @@ def test_list_filters(queue):
 
 def test_like_wildcards_in_filters_are_literal(queue):
     queue.enqueue_many([output(1, tags=["a%b"]), output(2, tags=["axxb"])])
-    assert {s.id for s in queue.list(ItemFilter(tag="a%b"))} == {"out-1"}
+    assert {s.id for s in queue.list_items(ItemFilter(tag="a%b"))} == {"out-1"}
 
 
 def test_keyset_pagination_visits_every_item_once(queue):
     queue.enqueue_many([output(i, priority=i % 3) for i in range(57)])
     seen, after = [], None
     while True:
-        page = queue.list(limit=10, after=after)
+        page = queue.list_items(limit=10, after=after)
         seen += [s.id for s in page]
         if len(page) < 10:
             break
         after = page[-1].id
     assert len(seen) == 57 and len(set(seen)) == 57
-    assert seen == [s.id for s in queue.list(limit=100)]
+    assert seen == [s.id for s in queue.list_items(limit=100)]
 
 
 def test_stats_counts_states_and_decided_today(queue):
@@ -124,8 +125,8 @@ def test_hostile_content_is_stored_byte_for_byte(queue):
 
 def test_claim_next_leases_most_urgent_and_never_twice(queue):
     queue.enqueue_many([output(1, priority=1), output(2, priority=0)])
-    a = queue.claim_next("alice")
-    b = queue.claim_next("bob")
+    a = queue.claim_next("alice").lease
+    b = queue.claim_next("bob").lease
     assert (a.item_id, b.item_id) == ("out-2", "out-1")
     assert queue.claim_next("carol") is None
     assert queue.get("out-2").claimed_by == "alice"
@@ -133,15 +134,15 @@ def test_claim_next_leases_most_urgent_and_never_twice(queue):
 
 def test_claim_next_respects_filter(queue):
     queue.enqueue_many([output(1, queue="a"), output(2, queue="b")])
-    assert queue.claim_next("alice", ItemFilter(queue="b")).item_id == "out-2"
+    assert queue.claim_next("alice", ItemFilter(queue="b")).lease.item_id == "out-2"
 
 
 def test_claim_by_id_refuses_item_held_by_another(queue):
     queue.enqueue(output(1))
-    lease = queue.claim("out-1", "alice")
+    lease = queue.claim("out-1", "alice").lease
     with pytest.raises(LeaseError, match="alice"):
         queue.claim("out-1", "bob")
-    again = queue.claim("out-1", "alice")  # re-opening your own item keeps your lease
+    again = queue.claim("out-1", "alice").lease  # re-opening your own item keeps your lease
     assert again.token == lease.token
 
 
@@ -149,7 +150,7 @@ def test_expired_lease_returns_item_to_pending(queue, clock):
     queue.enqueue(output(1))
     queue.claim("out-1", "alice", lease_s=60)
     clock.advance(61)
-    lease = queue.claim_next("bob")
+    lease = queue.claim_next("bob").lease
     assert lease.item_id == "out-1" and lease.reviewer == "bob"
     actions = [a.action for a in queue.audit("out-1")]
     assert actions == ["enqueue", "claim", "lease_expired", "claim"]
@@ -157,7 +158,7 @@ def test_expired_lease_returns_item_to_pending(queue, clock):
 
 def test_renew_and_release(queue):
     queue.enqueue(output(1))
-    lease = queue.claim("out-1", "alice", lease_s=5)
+    lease = queue.claim("out-1", "alice", lease_s=5).lease
     renewed = queue.renew(lease, lease_s=600)
     assert renewed.expires_at > lease.expires_at
     queue.release(renewed)
@@ -169,7 +170,7 @@ def test_renew_and_release(queue):
 
 def test_decide_needs_the_lease_when_one_is_held(queue):
     queue.enqueue(output(1))
-    lease = queue.claim("out-1", "alice")
+    lease = queue.claim("out-1", "alice").lease
     with pytest.raises(LeaseError):
         queue.decide("out-1", approve("bob"))
     d = queue.decide("out-1", approve(), lease=lease)
@@ -180,7 +181,7 @@ def test_decide_needs_the_lease_when_one_is_held(queue):
 
 def test_decide_with_a_lost_lease_is_refused(queue):
     queue.enqueue(output(1))
-    lease = queue.claim("out-1", "alice")
+    lease = queue.claim("out-1", "alice").lease
     queue.release(lease)
     with pytest.raises(LeaseError):
         queue.decide("out-1", approve(), lease=lease)
@@ -255,7 +256,7 @@ def test_overdue_actions_expire_as_system_reject(queue, clock):
 
 def test_approving_after_the_deadline_is_refused(queue, clock):
     queue.enqueue(action(1, timeout_s=60))
-    lease = queue.claim("act-1", "alice", lease_s=600)
+    lease = queue.claim("act-1", "alice", lease_s=600).lease
     clock.advance(60)
     with pytest.raises(Expired):
         queue.decide("act-1", approve(), lease=lease)
@@ -283,7 +284,7 @@ def test_decisions_feed_since_cursor(queue):
 
 def test_every_state_change_is_audited(queue):
     queue.enqueue(output(1))
-    lease = queue.claim("out-1", "alice")
+    lease = queue.claim("out-1", "alice").lease
     lease = queue.renew(lease)
     queue.decide("out-1", approve(), lease=lease)
     queue.undo("out-1", "alice")
@@ -310,8 +311,86 @@ def test_export_cursors_persist(queue):
     assert queue.get_cursor("golden") == 9
 
 
-def test_wait_for_change_wakes_on_a_change(queue):
-    token = queue.wait_for_change(None, 0)
-    assert queue.wait_for_change(token, 0.05) == token  # nothing happened: times out
+def test_claim_returns_the_item(queue):
     queue.enqueue(output(1))
-    assert queue.wait_for_change(token, 5) != token
+    claimed = queue.claim("out-1", "alice")
+    assert claimed.item.item.output == "answer number 1" and claimed.item.claimed_by == "alice"
+    assert claimed.lease.item_id == "out-1"
+
+
+def test_decide_and_next_claims_the_item_after_the_decided_one(queue):
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    queue.enqueue_many([output(i, priority=1, created_at=(t0 + timedelta(minutes=i)).isoformat())
+                        for i in range(4)])
+    first = queue.claim("out-1", "alice").lease
+    decided, nxt = queue.decide_and_next("out-1", approve(), lease=first, then=NextItem(order="triage"))
+    assert decided.verdict == "approve" and nxt is not None
+    assert nxt.lease.item_id == "out-2" and nxt.item.claimed_by == "alice"  # not out-0: it came before
+    _, last = queue.decide_and_next("out-2", approve(), lease=nxt.lease, then=NextItem(order="triage"))
+    assert last is not None and last.lease.item_id == "out-3"
+    _, none = queue.decide_and_next("out-3", approve(), lease=last.lease, then=NextItem(order="triage"))
+    assert none is None
+
+
+def test_decide_and_next_through_a_list_of_ids(queue):
+    queue.enqueue_many([output(i) for i in range(4)])
+    queue.claim("out-2", "bob")
+    spec = NextItem(ids=["out-3", "out-0", "out-2", "out-1"])
+    _, nxt = queue.decide_and_next("out-0", approve(), then=spec)
+    assert nxt is not None and nxt.lease.item_id == "out-1"  # out-2 is held by bob
+
+
+def test_triage_keyset_paging_walks_actions_then_outputs(queue):
+    queue.enqueue_many([output(i, priority=i % 3) for i in range(5)] + [action(1), action(2, timeout_s=60)])
+    everything = [s.id for s in queue.list_items(order="triage", limit=100)]
+    assert everything[:2] == ["act-2", "act-1"]  # soonest deadline first
+    paged, after = [], None
+    while True:
+        page = queue.list_items(order="triage", limit=1 if len(paged) < 3 else 3, after=after)
+        if not page:
+            break
+        paged += [s.id for s in page]
+        after = page[-1].id
+    assert paged == everything
+
+
+def test_claim_next_backwards_finds_the_previous_pending_item(queue):
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    queue.enqueue_many([output(i, created_at=(t0 + timedelta(minutes=i)).isoformat()) for i in range(3)])
+    prev = queue.claim_next("alice", NextItem(order="priority"), after="out-2", backwards=True)
+    assert prev is not None and prev.lease.item_id == "out-1"
+
+
+def test_search_matches_prefixes_typos_and_ids_best_first(queue):
+    queue.enqueue_many([
+        output("pw", output="To reset your password open the account page."),
+        output("refund", output="Refunds are issued within 30 days of delivery."),
+        output("both", output="Password resets do not affect refunds."),
+    ])
+    assert sorted(s.id for s in queue.search("refu")) == ["out-both", "out-refund"]
+    if queue.engine.dialect.name == "sqlite":  # typo correction needs the FTS5 vocabulary
+        assert "out-pw" in [s.id for s in queue.search("pasword reset")]
+    assert [s.id for s in queue.search("out-refund")][0] == "out-refund"
+    assert queue.search("zzzzqqq") == []
+    assert [s.id for s in queue.search("password", ItemFilter(ids=["out-both"]))] == ["out-both"]
+
+
+def test_changes_returns_the_rows_that_changed(queue):
+    queue.enqueue_many([output(i) for i in range(3)])
+    token = queue.changes().token
+    assert queue.changes(token).rows == []
+    queue.decide("out-1", approve())
+    changed = queue.changes(token)
+    assert changed.token > token and [(r.id, r.status) for r in changed.rows] == [("out-1", "decided")]
+
+
+def test_wait_for_decision_returns_when_the_item_is_decided(queue):
+    import threading
+
+    queue.enqueue_many([action(1), action(2)])
+    timer = threading.Timer(0.2, lambda: queue.decide("act-1", approve()))
+    timer.start()
+    t = time.monotonic()
+    item = queue.wait_for_decision("act-1", 10)
+    assert item.status == "decided" and time.monotonic() - t < 5
+    assert queue.wait_for_decision("act-2", 0.05).status == "pending"  # times out

@@ -31,7 +31,7 @@ def run_agent(tmp_path: Path, decide) -> str:
     while time.monotonic() < deadline:
         if db.exists():
             q = q or SqlQueue.open(f"sqlite:///{db}")
-            rows = q.list(ItemFilter(kind="action", status=["pending"]))
+            rows = q.list_items(ItemFilter(kind="action", status=["pending"]))
             if rows:
                 decide(q, rows[0].id)
                 break

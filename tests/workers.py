@@ -17,9 +17,10 @@ def claim_and_decide(url: str, name: str, start: Any, results: Any) -> None:
     start.wait()
     try:
         while True:
-            lease = q.claim_next(name)
-            if lease is None:
+            claimed = q.claim_next(name)
+            if claimed is None:
                 break
+            lease = claimed.lease
             q.decide(lease.item_id, DecisionIn(verdict="approve", reviewer=name), lease=lease)
             done.append(lease.item_id)
     finally:
@@ -31,7 +32,8 @@ def decide_forever(url: str) -> None:
     """Decide pending items one by one; the test kills this process part-way."""
     q = SqlQueue.open(url)
     print("ready", flush=True)
-    while (lease := q.claim_next("crashy")) is not None:
+    while (claimed := q.claim_next("crashy")) is not None:
+        lease = claimed.lease
         q.decide(lease.item_id, DecisionIn(verdict="reject", reviewer="crashy", reasons=["x"]), lease=lease)
 
 
