@@ -181,7 +181,7 @@ def flag(c: Ctx, output: str | None, output_file: Any, reasons: tuple[str, ...],
     if (output is None) == (output_file is None):
         raise click.UsageError("give exactly one of --output TEXT or --output-file FILE")
     text = output if output is not None else output_file.read()
-    flags = [{"reason": r} for r in reasons]
+    flags: list[dict[str, Any]] = [{"reason": r} for r in reasons]
     if score is not None:
         flags[0]["score"] = score
     if detail:
@@ -315,8 +315,8 @@ def render_item(q: QueueItem) -> str:
         lines.append(f"\n[{safe_line(m.role, 20)}]\n{safe(m.content)}")
     if it.input.text:
         lines.append(f"\n[input]\n{safe(it.input.text)}")
-    for d in it.context.documents:
-        lines.append(f"\n[document {safe_line(d.id, 60)}] {safe_line(d.title)}\n{safe(d.text)}")
+    for doc in it.context.documents:
+        lines.append(f"\n[document {safe_line(doc.id, 60)}] {safe_line(doc.title)}\n{safe(doc.text)}")
     if it.context.metadata:
         lines.append("\n[metadata]\n" + safe(json.dumps(it.context.metadata, indent=2, ensure_ascii=False)))
     if isinstance(it, OutputItem):

@@ -86,4 +86,5 @@ def open_queue(db: str | None = None) -> ReviewQueue:
 
     queues = load_config().get("queues", {})
     two = [name for name, opts in queues.items() if isinstance(opts, dict) and opts.get("two_approvers")]
-    return SqlQueue.open(resolve_db_url(db), two_approvers=two)
+    queue: ReviewQueue = SqlQueue.open(resolve_db_url(db), two_approvers=two)
+    return queue

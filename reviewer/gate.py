@@ -168,7 +168,8 @@ class Gate:
             abandoned.set()
             return self._closed(tool, arguments, f"the queue did not answer within {limit + self.grace_s:.0f} s "
                                 "(locked or unreachable?)", item_id)
-        return box["d"]
+        decision: GateDecision = box["d"]
+        return decision
 
     async def arequest(self, tool: str, arguments: dict[str, Any] | None = None, **kw: Any) -> GateDecision:
         """`request` for asyncio code; the wait runs in a thread and never blocks the loop."""

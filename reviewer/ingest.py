@@ -73,7 +73,7 @@ def parse_lines(
 ) -> Iterator[tuple[int, OutputItem | ActionItem]]:
     """Valid items with their line numbers; invalid lines are appended to `errors`."""
     for n, raw in enumerate(lines, start=1):
-        if not raw.strip(b" \t\r\n" if isinstance(raw, bytes) else " \t\r\n"):
+        if not (raw.strip(b" \t\r\n") if isinstance(raw, bytes) else raw.strip(" \t\r\n")):
             continue
         try:
             yield n, parse_item(raw)

@@ -65,7 +65,7 @@ class ReviewerApp(App[None]):
         super().__init__()
         self._open_queue = open_queue
         self._peek = peek
-        self.queue: Any = None  # ReviewQueue once opened (typed Any: set from a worker)
+        self.queue: ReviewQueue | None = None  # set by the QueueReady handler once opened
         self.queue_ready = threading.Event()
         self.reviewer = reviewer
         self._settings = settings
@@ -122,6 +122,7 @@ class ReviewerApp(App[None]):
             from reviewer.errors import StorageError
 
             raise StorageError("the queue did not open in time", hint="check --db and retry")
+        assert self.queue is not None
         return self.queue
 
     def on_reviewer_app_queue_ready(self, msg: QueueReady) -> None:
@@ -155,11 +156,12 @@ class ReviewerApp(App[None]):
         if not self.history:
             self.notify("Nothing to undo in this session.", severity="warning")
             return
-        self._undo(self.history[-1])
+        if self.queue is not None:
+            self._undo(self.queue, self.history[-1], self.reviewer)
 
     @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
-    def _undo(self, item_id: str) -> None:
-        self.queue.undo(item_id, self.reviewer)
+    def _undo(self, queue: ReviewQueue, item_id: str, reviewer: str) -> None:
+        queue.undo(item_id, reviewer)
         self.post_message(self.Undone(item_id))
 
     def on_reviewer_app_undone(self, msg: Undone) -> None:
@@ -176,6 +178,7 @@ class ReviewerApp(App[None]):
 
             from .source import FilterSource
 
+            assert self.queue is not None  # an undo ran on it
             self.open_review(FilterSource(self.queue, ItemFilter(ids=[msg.item_id])), 0, msg.item_id)
 
     def action_help(self) -> None:

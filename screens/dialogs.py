@@ -28,7 +28,7 @@ class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):
         Binding("enter", "submit", "Reject", priority=True, id="reject.submit"),
         Binding("escape", "cancel", "Cancel", id="reject.cancel"),
         Binding("tab", "comment", "Comment", id="reject.comment", priority=True),
-        *[Binding(str(n), f"toggle({n - 1})", show=False, id=f"reject.toggle_{n}") for n in range(1, 10)],
+        *[Binding(str(n), f"toggle_reason({n - 1})", show=False, id=f"reject.toggle_{n}") for n in range(1, 10)],
     ]
 
     def __init__(self, reasons: list[str], title: str = "Reject") -> None:
@@ -51,7 +51,7 @@ class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):
     def on_mount(self) -> None:
         self.query_one("#reasons", SelectionList).focus()
 
-    def action_toggle(self, index: int) -> None:
+    def action_toggle_reason(self, index: int) -> None:
         if isinstance(self.focused, Input):
             self.focused.insert_text_at_cursor(str(index + 1))
             return

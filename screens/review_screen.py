@@ -398,12 +398,12 @@ class ReviewScreen(AppScreen):
             self.notify(safe_line(msg.error, 300), severity="warning", markup=False)
 
     def release(self, lease: Lease) -> None:
-        queue = self.rapp.queue
+        if self.rapp.queue is not None:
+            self._release(self.rapp.queue, lease)
 
-        def run() -> None:
-            queue.release(lease)
-
-        self.app.run_worker(run, thread=True, group="release", exit_on_error=False)
+    @work(thread=True, group="release", exit_on_error=False)
+    def _release(self, queue: ReviewQueue, lease: Lease) -> None:
+        queue.release(lease)
 
     # -- decisions ----------------------------------------------------------------------
 
@@ -473,7 +473,7 @@ class ReviewScreen(AppScreen):
         self.app.push_screen(ArgumentsEditor(tool, original), edited)
 
     def action_reject(self) -> None:
-        if not self._can_decide():
+        if not self._can_decide() or self.item is None:
             return
         reasons = self.rapp.settings.reasons(self.item.queue, self.item.kind)
 

@@ -100,22 +100,22 @@ def item_row(
     """The `items` row for a newly enqueued item."""
     payload = payload if payload is not None else item_payload(item)
     created = item.created_at or now
-    is_action = isinstance(item, ActionItem)
+    action = item if isinstance(item, ActionItem) else None
     expires = None
-    if is_action:
-        if item.expires_at is not None:
-            expires = item.expires_at
-        elif item.timeout_s is not None:
+    if action is not None:
+        if action.expires_at is not None:
+            expires = action.expires_at
+        elif action.timeout_s is not None:
             # The reviewer's clock starts when the queue receives the action, not at created_at.
-            expires = now + timedelta(seconds=item.timeout_s)
+            expires = now + timedelta(seconds=action.timeout_s)
     return {
         "id": item_id,
         "kind": item.kind,
         "queue": item.queue,
         "priority": item.priority,
         "status": "pending",
-        "risk": item.risk if is_action else None,
-        "tool": item.action.tool if is_action else None,
+        "risk": action.risk if action else None,
+        "tool": action.action.tool if action else None,
         "tags": delimited(item.tags),
         "flag_reasons": delimited([f.reason for f in item.flags]),
         "flags": dumps([{"reason": f.reason, "score": f.score} for f in item.flags]),
@@ -126,7 +126,7 @@ def item_row(
         "created_at": naive(created),
         "enqueued_at": naive(now),
         "expires_at": naive(expires),
-        "on_timeout": item.on_timeout if is_action else None,
+        "on_timeout": action.on_timeout if action else None,
         "claimed_by": None,
         "lease_token": None,
         "lease_expires_at": None,

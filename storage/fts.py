@@ -60,13 +60,13 @@ def candidates(conn: Connection, sqlite: bool, words: list[str], where: list[Any
         if terms is None:
             return []
         match = " AND ".join("(" + " OR ".join(_fts_term(a) for a in alts) + ")" for alts in terms)
-        hits = select(literal_column("rowid")).select_from(text("items_fts")).where(
+        hits: Any = select(literal_column("rowid")).select_from(text("items_fts")).where(
             text("items_fts MATCH :m").bindparams(m=match))
         cond = items.c.seq.in_(hits)
     else:
         query = " & ".join("'" + w.replace("'", "''").replace("\\", "\\\\") + "':*" for w in words)
         # the same expression as the index, literally, so the planner uses it
-        vector = literal_column("to_tsvector('simple', items.id || ' ' || items.search_text)")
+        vector: Any = literal_column("to_tsvector('simple', items.id || ' ' || items.search_text)")
         cond = vector.op("@@")(func.to_tsquery(literal_column("'simple'"), query))
     q = select(*cols, items.c.search_text).where(cond, *where).limit(RANK_LIMIT)
     return list(conn.execute(q))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, Table, Text
 from sqlmodel import Field, SQLModel
 
 # BIGINT on PostgreSQL, but INTEGER PRIMARY KEY (the rowid) on SQLite.
@@ -100,7 +100,7 @@ class CursorRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
-items = ItemRow.__table__
-decisions = DecisionRow.__table__
-audit = AuditRow.__table__
-cursors = CursorRow.__table__
+items: Table = ItemRow.__table__  # type: ignore[attr-defined]
+decisions: Table = DecisionRow.__table__  # type: ignore[attr-defined]
+audit: Table = AuditRow.__table__  # type: ignore[attr-defined]
+cursors: Table = CursorRow.__table__  # type: ignore[attr-defined]
