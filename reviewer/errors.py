@@ -46,3 +46,7 @@ class Expired(Conflict):
 
 class StorageError(ReviewerError):
     pass
+
+
+def no_item(item_id: str) -> NotFound:
+    return NotFound(f"no item with id {item_id!r}", hint="reviewer list shows the ids")

@@ -201,6 +201,13 @@ def decision_row(
     }
 
 
+class Row:
+    """A plain dict read like a SQLAlchemy result row (`row._mapping`), for the converters."""
+
+    def __init__(self, mapping: dict[str, Any]):
+        self._mapping = mapping
+
+
 def decision(row: Any) -> Decision:
     m = row._mapping
     return Decision(

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewer.vocab import STATUSES
 
 from .schema import HEAD
+
+if TYPE_CHECKING:
+    from reviewer.models import QueueItem
 
 # storage.convert.SUMMARY_FIELDS (that module imports pydantic, which this one avoids)
 FIELDS = (
@@ -54,40 +59,77 @@ def _row(r: sqlite3.Row) -> SimpleNamespace:
     return SimpleNamespace(**d)
 
 
-def peek(url: str, limit: int = 100) -> Peek | None:
-    """The first `limit` open items in triage order, their count and the counters; or None."""
+@contextmanager
+def _read_only(url: str) -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection to a SQLite queue at the current schema, or None."""
     if not url.startswith("sqlite:///"):
-        return None
-    path = url.removeprefix("sqlite:///")
+        yield None
+        return
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+        conn = sqlite3.connect(f"file:{url.removeprefix('sqlite:///')}?mode=ro", uri=True, timeout=1.0)
     except sqlite3.Error:
-        return None
+        yield None
+        return
     try:
         conn.row_factory = sqlite3.Row
         version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        if version is None or version[0] != HEAD:
-            return None
-        rows = conn.execute(
-            f"SELECT {_COLS} FROM items WHERE {_ACTION} "
-            "ORDER BY expires_at IS NULL, expires_at, priority, created_at, seq LIMIT ?", (limit,)
-        ).fetchall()
-        if len(rows) < limit:
-            rows += conn.execute(
-                f"SELECT {_COLS} FROM items WHERE {_OPEN} AND NOT ({_ACTION}) "
-                "ORDER BY priority, created_at, seq LIMIT ?", (limit - len(rows),)
-            ).fetchall()
-        total = conn.execute(f"SELECT count(*) FROM items WHERE {_OPEN}").fetchone()[0]
-        stats = dict.fromkeys(STATUSES, 0)
-        stats.update(dict(conn.execute("SELECT status, count(*) FROM items GROUP BY status").fetchall()))
-        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-        stats["decided_today"] = conn.execute(
-            "SELECT count(*) FROM items WHERE status = 'decided' AND decided_at >= ?",
-            (midnight.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),),
-        ).fetchone()[0]
-        stats["total"] = sum(stats[s] for s in STATUSES)
-        return Peek(total, [_row(r) for r in rows], stats)
+        yield conn if version is not None and version[0] == HEAD else None
     except sqlite3.Error:
-        return None
+        yield None
     finally:
         conn.close()
+
+
+def peek(url: str, limit: int = 100) -> Peek | None:
+    """The first `limit` open items in triage order, their count and the counters; or None."""
+    with _read_only(url) as conn:
+        if conn is None:
+            return None
+        try:
+            return _peek(conn, limit)
+        except sqlite3.Error:
+            return None
+
+
+def _peek(conn: sqlite3.Connection, limit: int) -> Peek:
+    rows = conn.execute(
+        f"SELECT {_COLS} FROM items WHERE {_ACTION} "
+        "ORDER BY expires_at IS NULL, expires_at, priority, created_at, seq LIMIT ?", (limit,)
+    ).fetchall()
+    if len(rows) < limit:
+        rows += conn.execute(
+            f"SELECT {_COLS} FROM items WHERE {_OPEN} AND NOT ({_ACTION}) "
+            "ORDER BY priority, created_at, seq LIMIT ?", (limit - len(rows),)
+        ).fetchall()
+    total = conn.execute(f"SELECT count(*) FROM items WHERE {_OPEN}").fetchone()[0]
+    stats = dict.fromkeys(STATUSES, 0)
+    stats.update(dict(conn.execute("SELECT status, count(*) FROM items GROUP BY status").fetchall()))
+    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    stats["decided_today"] = conn.execute(
+        "SELECT count(*) FROM items WHERE status = 'decided' AND decided_at >= ?",
+        (midnight.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),),
+    ).fetchone()[0]
+    stats["total"] = sum(stats[s] for s in STATUSES)
+    return Peek(total, [_row(r) for r in rows], stats)
+
+
+def get_item(url: str, item_id: str) -> QueueItem | None:
+    """One item with its decisions, read without SQLAlchemy (for `reviewer show`); None when
+    this path does not apply (not SQLite, older schema, unreadable). Raises NotFound."""
+    with _read_only(url) as conn:
+        if conn is None:
+            return None
+        try:
+            row = conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+            ds = conn.execute("SELECT * FROM decisions WHERE item_id = ? ORDER BY seq", (item_id,)).fetchall()
+        except sqlite3.Error:
+            return None
+    from reviewer.errors import no_item
+    from reviewer.models import QueueItem, parse_item
+
+    from . import convert as cv
+
+    if row is None:
+        raise no_item(item_id)
+    return QueueItem(**cv.summary_kwargs(cv.Row(dict(row))), item=parse_item(row["payload"]),
+                     decisions=[cv.decision(cv.Row(dict(d))) for d in ds])

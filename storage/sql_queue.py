@@ -27,6 +27,7 @@ from reviewer.errors import (
     NotFound,
     ReviewerError,
     StorageError,
+    no_item,
 )
 from reviewer.models import (
     ActionItem,
@@ -207,7 +208,7 @@ class SqlQueue:
     def _get(self, conn: Connection, item_id: str) -> QueueItem:
         row = conn.execute(select(items).where(items.c.id == item_id)).first()
         if row is None:
-            raise NotFound(f"no item with id {item_id!r}", hint="reviewer list shows the ids")
+            raise no_item(item_id)
         ds = conn.execute(select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.seq))
         return QueueItem(**cv.summary_kwargs(row), item=parse_item(row.payload),
                          decisions=[cv.decision(d) for d in ds])
@@ -388,7 +389,7 @@ class SqlQueue:
             q = q.with_for_update()
         row = conn.execute(q).first()
         if row is None:
-            raise NotFound(f"no item with id {item_id!r}", hint="reviewer list shows the ids")
+            raise no_item(item_id)
         return row
 
     def _lease(self, conn: Connection, item_id: str, reviewer: str, token: str, now: datetime,
@@ -561,7 +562,7 @@ class SqlQueue:
             conn.info["settled"].append(item_id)
             if not self.sqlite:
                 conn.exec_driver_sql("SELECT pg_notify(%s, '')", (wake.pg_channel(item_id),))
-        return cv.decision(_Row({**row, "seq": seq}))
+        return cv.decision(cv.Row({**row, "seq": seq}))
 
     def decide(self, item_id: str, decision: DecisionIn, *, lease: Lease | None = None) -> Decision:
         check_human(decision.reviewer)
@@ -667,11 +668,4 @@ def _file_id(path: str | None) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_dev, st.st_ino) if st else None
-
-
-class _Row:
-    """Adapter so `convert.decision` reads a plain dict like a result row."""
-
-    def __init__(self, mapping: dict[str, Any]):
-        self._mapping = mapping
 

@@ -1,0 +1,112 @@
+"""The `reviewer` command group, its context and its one way of printing.
+
+Exit codes: 0 ok; 1 an error (one line, with a hint); 2 bad usage; 3 not found;
+4 conflict (lease held, already decided, expired, id reused); 5 storage unreachable or locked;
+6 some input lines were rejected (ingest).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .. import __version__
+
+if TYPE_CHECKING:
+    from ..queue import ReviewQueue
+
+EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_STORAGE, EXIT_BAD_INPUT = 3, 4, 5, 6
+
+
+def say(text: str, *, err: bool = False, fg: str | None = None) -> None:
+    """Print human-readable text. Everything the CLI prints passes here or `say_json`, so
+    no control character or bidi override from an item reaches the terminal."""
+    from ..safe_text import safe
+
+    click.secho(safe(text, limit=None), err=err, fg=fg)
+
+
+def say_json(text: str) -> None:
+    """Print JSON for scripts: the same data, with terminal controls as `\\u` escapes."""
+    from ..safe_text import safe_json
+
+    click.echo(safe_json(text))
+
+
+class ReviewerGroup(click.Group):
+    """Turns ReviewerError into one line plus a hint, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from ..errors import Conflict, NotFound, ReviewerError, StorageError
+
+        try:
+            return super().invoke(ctx)
+        except ReviewerError as e:
+            say(f"error: {e}", err=True, fg="red")
+            if e.hint:
+                say(f"hint: {e.hint}", err=True)
+            code = 1
+            if isinstance(e, NotFound):
+                code = EXIT_NOT_FOUND
+            elif isinstance(e, Conflict):
+                code = EXIT_CONFLICT
+            elif isinstance(e, StorageError):
+                code = EXIT_STORAGE
+            ctx.exit(code)
+
+
+class Ctx:
+    def __init__(self, db: str | None):
+        self.db = db
+        self._queue: ReviewQueue | None = None
+
+    @property
+    def queue(self) -> ReviewQueue:
+        if self._queue is None:
+            from ..config import open_queue
+
+            self._queue = open_queue(self.db)
+        return self._queue
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(cls=ReviewerGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="REVIEWER_DB", metavar="URL",
+              help="Queue database: a SQLite path/URL or postgresql+psycopg://... "
+                   "[env REVIEWER_DB; default: a file in your user data dir]")
+@click.version_option(__version__, "--version", prog_name="reviewer")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """Review flagged LLM outputs and approve risky agent actions from the terminal.
+
+    \b
+    Start here:
+      reviewer demo                       try the app on a realistic sample queue
+      reviewer ingest items.jsonl         load flagged outputs / pending actions
+      reviewer                            open the triage app on your queue
+      reviewer list --status pending      see what is waiting
+      reviewer export --format golden -o golden.jsonl
+    """
+    ctx.obj = Ctx(db)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(cli.commands["tui"])
+
+
+def main() -> None:
+    cli(prog_name="reviewer")
+
+
+def json_object(text: str, option: str) -> dict[str, Any]:
+    """A command-line JSON object, or a usage error naming the option."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise click.BadParameter(f"not valid JSON: {e}", param_hint=option) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object", param_hint=option)
+    return value

@@ -1,0 +1,27 @@
+"""`reviewer db`: schema maintenance."""
+
+from __future__ import annotations
+
+from .base import Ctx, cli, pass_ctx, say
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@pass_ctx
+def upgrade(c: Ctx) -> None:
+    """Apply schema migrations (done automatically on open; this makes it explicit)."""
+    from storage import migrate
+    from storage.engine import make_engine
+
+    from ..config import resolve_db_url
+
+    engine = make_engine(resolve_db_url(c.db))
+    try:
+        before, after = migrate.upgrade(engine, force=True)
+    finally:
+        engine.dispose()
+    say(f"schema at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
