@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -24,7 +25,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from reviewer.errors import AlreadyDecided, Expired, LeaseError, NotFound
+from reviewer.errors import AlreadyDecided, Expired, LeaseError
 from reviewer.models import ActionItem, DecisionIn, Lease, OutputItem, QueueItem
 from reviewer.queue import ReviewQueue
 from reviewer.safe_text import DISPLAY_LIMIT, safe, safe_line
@@ -40,6 +41,7 @@ from .dialogs import (
     RejectDialog,
     TypedConfirm,
 )
+from .session import ReviewSession, Shown
 from .source import Source
 from .text import RISK_BADGE, age, countdown, heading, line, plain
 
@@ -66,13 +68,11 @@ class ReviewScreen(AppScreen):
     ]
 
     class Loaded(Message):
-        """An item to show (None: nothing left), for load request `request`."""
+        """The answer to load request `request`."""
 
-        def __init__(self, request: int, item: QueueItem | None, lease: Lease | None, note: str | None,
-                     first_of_two: bool = False, decided: str | None = None) -> None:
+        def __init__(self, request: int, shown: Shown) -> None:
             super().__init__()
-            self.request, self.item, self.lease, self.note = request, item, lease, note
-            self.first_of_two, self.decided = first_of_two, decided
+            self.request, self.shown = request, shown
 
     class Renewed(Message):
         def __init__(self, old: Lease, new: Lease | None, error: str | None) -> None:
@@ -119,90 +119,55 @@ class ReviewScreen(AppScreen):
 
     # -- loading: workers take their inputs as arguments and answer with Loaded ---------
 
+    @property
+    def session(self) -> ReviewSession:
+        return ReviewSession(self.rapp.wait_queue, self.rapp.reviewer, self.source)
+
     def _next_request(self) -> int:
         self.request += 1
         self.busy = True
         return self.request
 
+    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
+    def _load(self, request: int, call: Callable[[], Shown]) -> None:
+        self.post_message(self.Loaded(request, call()))
+
     def open(self, item_id: str | None, index: int = 0) -> None:
         """Show exactly this item (read-only if someone else holds it or it is settled)."""
-        self._open(self._next_request(), self.rapp.wait_queue, self.rapp.reviewer, self.source, index, item_id)
-
-    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
-    def _open(self, request: int, queue: Callable[[], ReviewQueue], me: str, source: Source, index: int,
-              item_id: str | None) -> None:
-        q = queue()
-        if item_id is None:
-            rows = source.fetch(index, 1)
-            item_id = rows[0].id if rows else None
-        if item_id is None:
-            self.post_message(self.Loaded(request, None, None, None))
-            return
-        try:
-            claimed = q.claim(item_id, me, lease_s=DEFAULT_LEASE_S)
-            self.post_message(self.Loaded(request, claimed.item, claimed.lease, None))
-        except (LeaseError, AlreadyDecided) as e:
-            self.post_message(self.Loaded(request, q.get(item_id), None, str(e)))
-        except NotFound as e:
-            self.post_message(self.Loaded(request, None, None, str(e)))
+        self._load(self._next_request(), partial(self.session.open, item_id, index))
 
     def step(self, backwards: bool = False) -> None:
         """Release this item (if held) and claim the next (or previous) one of the source."""
         current = self.item.id if self.item is not None else None
         lease, self.lease = self.lease, None
-        self._step(self._next_request(), self.rapp.queue, self.rapp.reviewer, self.source, current, backwards,
-                   lease)
-
-    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
-    def _step(self, request: int, q: ReviewQueue, me: str, source: Source, current: str | None,
-              backwards: bool, release: Lease | None) -> None:
-        if release is not None:
-            q.release(release)
-        claimed = q.claim_next(me, source.walk(), after=current, backwards=backwards, lease_s=DEFAULT_LEASE_S)
-        if claimed is None and backwards:
-            self.post_message(self.Loaded(request, None, None, "This is the first item you can review here."))
-        elif claimed is None:
-            self.post_message(self.Loaded(request, None, None, None))
-        else:
-            self.post_message(self.Loaded(request, claimed.item, claimed.lease, None))
-
-    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
-    def _decide(self, request: int, q: ReviewQueue, item: QueueItem, decision: DecisionIn,
-                lease: Lease | None, source: Source) -> None:
-        recorded, claimed = q.decide_and_next(item.id, decision, lease=lease, then=source.walk(),
-                                              lease_s=DEFAULT_LEASE_S)
-        first_of_two = _critical(item) and recorded.verdict != "reject" and q.get(item.id).status == "pending"
-        summary = f"{recorded.verdict} {item.id}"
-        if claimed is None:
-            self.post_message(self.Loaded(request, None, None, None, first_of_two, summary))
-        else:
-            self.post_message(self.Loaded(request, claimed.item, claimed.lease, None, first_of_two, summary))
+        self._load(self._next_request(), partial(self.session.step, current, backwards=backwards, release=lease))
 
     def on_review_screen_loaded(self, msg: Loaded) -> None:
+        shown = msg.shown
         if msg.request != self.request:
-            if msg.lease is not None:  # a late answer claimed an item nobody will look at
-                self.release(msg.lease)
+            if shown.lease is not None:  # a late answer claimed an item nobody will look at
+                self.release(shown.lease)
             return
         self.busy = False
-        if msg.decided is not None and self.item is not None:
-            self.rapp.history.append(self.item.id)
-        if msg.first_of_two:
+        if shown.decided is not None:
+            self.rapp.history.append(shown.decided.item_id)
+        if shown.first_of_two:
             self.notify("First approval recorded: a second, different reviewer must approve this "
                         "critical action.", markup=False)
-        if self.lease is not None and (msg.item is None or self.lease.item_id != msg.item.id):
+        if self.lease is not None and (shown.item is None or self.lease.item_id != shown.item.id):
             self.release(self.lease)
-        if msg.item is None and msg.note is not None and self.item is not None:
-            self.notify(safe_line(msg.note, 200), markup=False)  # nothing before this one: stay
+        if shown.item is None and shown.note is not None and self.item is not None:
+            self.notify(safe_line(shown.note, 200), markup=False)  # nothing before this one: stay
             self._reclaim()
             return
-        self.item, self.lease = msg.item, msg.lease
+        self.item, self.lease = shown.item, shown.lease
         self.correction = None
         self.shown_at = time.monotonic()
-        if msg.item is None:
+        if shown.item is None:
             self.show_done()
             return
-        self.mode = "inline" if isinstance(msg.item.item, OutputItem) and msg.item.item.reference else "output"
-        self.show(msg.item, msg.note)
+        self.mode = "inline" if isinstance(shown.item.item, OutputItem) and shown.item.item.reference else "output"
+        self.show(shown.item, shown.note)
 
     def _reclaim(self) -> None:
         """Stay on the current item after a move found nothing: take it back."""
@@ -381,14 +346,11 @@ class ReviewScreen(AppScreen):
 
     def renew(self) -> None:
         if self.lease is not None:
-            self._renew(self.rapp.queue, self.lease)
+            self._renew(self.session, self.lease)
 
     @work(thread=True, exclusive=True, group="renew", exit_on_error=False)
-    def _renew(self, q: ReviewQueue, lease: Lease) -> None:
-        try:
-            self.post_message(self.Renewed(lease, q.renew(lease, lease_s=DEFAULT_LEASE_S), None))
-        except LeaseError as e:
-            self.post_message(self.Renewed(lease, None, str(e)))
+    def _renew(self, session: ReviewSession, lease: Lease) -> None:
+        self.post_message(self.Renewed(lease, *session.renew(lease)))
 
     def on_review_screen_renewed(self, msg: Renewed) -> None:
         if self.lease is None or self.lease.token != msg.old.token or self.lease.item_id != msg.old.item_id:
@@ -423,10 +385,10 @@ class ReviewScreen(AppScreen):
         d = DecisionIn(verdict=verdict, reviewer=self.rapp.reviewer, duration_ms=duration, **fields)
         assert self.item is not None
         lease, self.lease = self.lease, None  # the decision consumes it
-        self._decide(self._next_request(), self.rapp.queue, self.item, d, lease, self.source)
+        self._load(self._next_request(), partial(self.session.decide, self.item, d, lease))
 
     def _critical(self) -> bool:
-        return self.item is not None and _critical(self.item)
+        return self.item is not None and isinstance(self.item.item, ActionItem) and self.item.item.risk == "critical"
 
     def _confirm_critical(self, then: Callable[[], None]) -> None:
         """Run `then` at once, or for a critical action after its tool name is typed."""
@@ -575,6 +537,3 @@ class ReviewScreen(AppScreen):
         if isinstance(error, Expired | LeaseError | AlreadyDecided) and self.item is not None:
             self.open(self.item.id)
 
-
-def _critical(item: QueueItem) -> bool:
-    return isinstance(item.item, ActionItem) and item.item.risk == "critical"
