@@ -15,7 +15,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -28,22 +27,23 @@ from textual.widgets import Footer, Static
 from reviewer.errors import AlreadyDecided, Expired, LeaseError
 from reviewer.models import ActionItem, DecisionIn, Lease, OutputItem, QueueItem
 from reviewer.queue import ReviewQueue
-from reviewer.safe_text import DISPLAY_LIMIT, safe, safe_line
+from reviewer.safe_text import DISPLAY_LIMIT, safe_line
 from reviewer.vocab import DEFAULT_LEASE_S
 
+from . import panes
 from .base import AppScreen
 from .dialogs import (
     ArgumentsEditor,
     ConfirmCorrection,
     CorrectScreen,
-    DiffView,
     FullTextScreen,
     RejectDialog,
     TypedConfirm,
 )
+from .diff_view import DiffView
 from .session import ReviewSession, Shown
 from .source import Source
-from .text import RISK_BADGE, age, countdown, heading, line, plain
+from .text import heading, line, plain
 
 LOOKAHEAD = 25
 MODES = ("output", "inline", "side")
@@ -185,92 +185,12 @@ class ReviewScreen(AppScreen):
             Text("Nothing left to review here. u: undo the last decision · q: back to the queue"))
 
     def show(self, q: QueueItem, note: str | None) -> None:
-        it = q.item
-        now = self.rapp.clock()
-        title = Text()
-        title.append(f" {q.kind.upper()} ", style="bold reverse")
-        title.append(" ")
-        title.append_text(line(q.id, "bold", 40))
-        title.append("  queue ", style="dim")
-        title.append_text(line(q.queue, "blue", 40))
-        title.append(f"  P{q.priority}  {age(q.created_at, now)} old  ", style="dim")
-        if q.approvals and q.status in ("pending", "claimed"):
-            title.append(f"{q.approvals} of 2 approvals  ", style="bold magenta")
-        if self.lease:
-            title.append("claimed by you", style="cyan")
-        elif note:
-            title.append_text(line(f"read-only: {note}", "bold yellow", 120))
-        elif q.status in ("decided", "expired"):
-            title.append_text(line(f"{q.status}: {q.verdict} by {q.decided_by}", "bold yellow"))
-        self.query_one("#item-title", Static).update(title)
-
-        flags = Text()
-        flags.append_text(heading("Why it is here"))
-        for f in it.flags:
-            flags.append("\n• ")
-            flags.append_text(line(f.reason, "magenta bold", 60))
-            if f.score is not None:
-                flags.append(f"  {f.score:.2f}", style="bold red" if f.score < 0.5 else "yellow")
-            if f.detail:
-                flags.append("\n  ")
-                flags.append_text(plain(f.detail, "italic", limit=2000))
-        if not it.flags:
-            flags.append("\nan agent asks to run this action" if isinstance(it, ActionItem) else "\n(no flags)",
-                         style="dim")
-        self.query_one("#flags", Static).update(flags)
-
-        guide = self.rapp.settings.for_queue(q.queue).guidelines
-        g = Text()
-        if guide:
-            g.append_text(heading("\nGuidelines"))
-            g.append("\n")
-            g.append_text(plain(guide, "dim"))
-        self.query_one("#guidelines", Static).update(g)
-
-        conv = Text()
-        conv.append_text(heading("\nConversation"))
-        for m in it.input.messages:
-            conv.append("\n")
-            conv.append_text(line(m.role, "bold cyan" if m.role == "user" else "bold", 20))
-            conv.append("\n")
-            conv.append_text(plain(m.content, limit=4000))
-            if m.tool_calls:
-                conv.append_text(plain("\n" + json.dumps(m.tool_calls, ensure_ascii=False), "dim", limit=2000))
-        if it.input.text:
-            conv.append("\n")
-            conv.append_text(plain(it.input.text, limit=4000))
-        if not it.input.messages and not it.input.text:
-            conv.append("\n(none)", style="dim")
-        self.query_one("#conversation", Static).update(conv)
-
-        docs = Text()
-        if it.context.documents:
-            docs.append_text(heading(f"\nRetrieved documents ({len(it.context.documents)})"))
-            for d in it.context.documents:
-                docs.append("\n▸ ")
-                docs.append_text(line(d.id, "bold", 60))
-                if d.title:
-                    docs.append("  ")
-                    docs.append_text(line(d.title, "italic", 80))
-                docs.append("\n")
-                docs.append_text(plain(d.text, limit=3000))
-        self.query_one("#documents", Static).update(docs)
-
-        meta = Text()
-        meta.append_text(heading("\nMetadata"))
-        src = it.source.model_dump(exclude_none=True)
-        for k, v in src.items():
-            meta.append("\n")
-            meta.append_text(line(f"{k}: ", "dim", 40))
-            meta.append_text(line(str(v), limit=80))
-        for k, v in it.context.metadata.items():
-            meta.append("\n")
-            meta.append_text(line(f"{k}: ", "dim", 40))
-            meta.append_text(line(json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v, limit=120))
-        if it.tags:
-            meta.append("\ntags: ", style="dim")
-            meta.append_text(line(", ".join(it.tags), limit=200))
-        self.query_one("#meta", Static).update(meta)
+        self.query_one("#item-title", Static).update(panes.title(q, self.rapp.clock(), self.lease is not None, note))
+        self.query_one("#flags", Static).update(panes.flags(q.item))
+        self.query_one("#guidelines", Static).update(panes.guidelines(self.rapp.settings.for_queue(q.queue).guidelines))
+        self.query_one("#conversation", Static).update(panes.conversation(q.item))
+        self.query_one("#documents", Static).update(panes.documents(q.item))
+        self.query_one("#meta", Static).update(panes.metadata(q.item))
         self.show_main()
 
     def _layout(self, *, scroll: bool, diff: bool, preview: bool) -> None:
@@ -305,32 +225,11 @@ class ReviewScreen(AppScreen):
 
     def action_title(self, it: ActionItem) -> Text:
         """`Action tool RISK 12m30s left`, for the pane title (refreshed every second)."""
-        t = Text()
-        t.append_text(heading("Action"))
-        t.append(" ")
-        t.append_text(line(it.action.tool, "bold", 60))
-        t.append(" ")
-        t.append(f" {it.risk.upper()} ", style=RISK_BADGE[it.risk])
-        t.append("  ")
-        t.append_text(countdown(self.item.expires_at if self.item else None, self.rapp.clock()))
-        return t
+        return panes.action_title(it, self.item.expires_at if self.item else None, self.rapp.clock())
 
     def show_action(self, it: ActionItem) -> None:
-        from rich.console import Group
-        from rich.syntax import Syntax
-
         self.query_one("#main-title", Static).update(self.action_title(it))
-        # Highlighted, yet inert: the JSON is escaped by safe() and never parsed as markup.
-        code = safe(json.dumps(it.action.arguments, indent=2, ensure_ascii=False))
-        parts: list[Any] = [Syntax(code, "json", theme="ansi_dark", word_wrap=True,
-                                   background_color="default")]
-        if it.action.rationale:
-            why = Text()
-            why.append_text(heading("\nRationale"))
-            why.append("\n")
-            why.append_text(plain(it.action.rationale, "italic"))
-            parts.append(why)
-        self.query_one("#output-text", Static).update(Group(*parts))
+        self.query_one("#output-text", Static).update(panes.action_call(it))
         preview = it.action.preview
         if preview is not None:
             self.query_one("#preview-title", Static).update(line(f"Preview: {preview.path or ''}",

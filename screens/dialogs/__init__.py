@@ -1,0 +1,14 @@
+"""Modal screens, one module each: reject picker, correction editor and its confirmation,
+help, errors, full text, argument editor, typed confirmation."""
+
+from .arguments import ArgumentsEditor
+from .confirm import ConfirmCorrection
+from .correct import CorrectScreen
+from .error import ErrorScreen
+from .full_text import FullTextScreen
+from .help import HelpScreen
+from .reject import RejectDialog
+from .typed_confirm import TypedConfirm
+
+__all__ = ["ArgumentsEditor", "ConfirmCorrection", "CorrectScreen", "ErrorScreen", "FullTextScreen",
+           "HelpScreen", "RejectDialog", "TypedConfirm"]

@@ -1,0 +1,44 @@
+"""Confirm a correction (or edited arguments) by its diff."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from ..diff_view import DiffView
+
+
+class ConfirmCorrection(ModalScreen[bool]):
+    """Show the diff of a correction; Enter or y records it, Esc goes back to editing."""
+
+    BINDINGS = [
+        Binding("enter,y", "confirm", "Record correction", priority=True, id="confirm.yes"),
+        Binding("escape,n", "back", "Back to editing", id="confirm.no"),
+        Binding("d", "toggle_side", "Inline/side by side", id="confirm.toggle_diff"),
+    ]
+
+    def __init__(self, old: str, new: str, title: str = "Record this correction?") -> None:
+        super().__init__()
+        self.old, self.new = old, new
+        self.side = False
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(Text(f"{self.title_text}  enter: record · esc: edit · d: layout", style="bold"))
+            yield DiffView(self.old, self.new, id="confirm-diff")
+        yield Footer()
+
+    def action_toggle_side(self) -> None:
+        self.side = not self.side
+        self.query_one("#confirm-diff", DiffView).show(self.old, self.new, side=self.side)
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_back(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,145 @@
+"""What the review screen's panes show, as inert Rich renderables built from one item.
+
+Pure functions of the item (and the time): the screen only puts them into its widgets.
+Every string from the item goes through `screens.text` (`line`, `plain`), keys included.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group
+from rich.text import Text
+
+from reviewer.models import ActionItem, OutputItem, QueueItem
+from reviewer.safe_text import safe
+from reviewer.vocab import OPEN, SETTLED
+
+from .text import RISK_BADGE, age, countdown, heading, line, plain
+
+
+def title(q: QueueItem, now: datetime, held: bool, note: str | None) -> Text:
+    """` OUTPUT  id  queue q  P1  5d old  claimed by you` (or why it is read-only)."""
+    t = Text()
+    t.append(f" {q.kind.upper()} ", style="bold reverse")
+    t.append(" ")
+    t.append_text(line(q.id, "bold", 40))
+    t.append("  queue ", style="dim")
+    t.append_text(line(q.queue, "blue", 40))
+    t.append(f"  P{q.priority}  {age(q.created_at, now)} old  ", style="dim")
+    if q.approvals and q.status in OPEN:
+        t.append(f"{q.approvals} of 2 approvals  ", style="bold magenta")
+    if held:
+        t.append("claimed by you", style="cyan")
+    elif note:
+        t.append_text(line(f"read-only: {note}", "bold yellow", 120))
+    elif q.status in SETTLED:
+        t.append_text(line(f"{q.status}: {q.verdict} by {q.decided_by}", "bold yellow"))
+    return t
+
+
+def flags(it: OutputItem | ActionItem) -> Text:
+    t = Text()
+    t.append_text(heading("Why it is here"))
+    for f in it.flags:
+        t.append("\n• ")
+        t.append_text(line(f.reason, "magenta bold", 60))
+        if f.score is not None:
+            t.append(f"  {f.score:.2f}", style="bold red" if f.score < 0.5 else "yellow")
+        if f.detail:
+            t.append("\n  ")
+            t.append_text(plain(f.detail, "italic", limit=2000))
+    if not it.flags:
+        t.append("\nan agent asks to run this action" if isinstance(it, ActionItem) else "\n(no flags)",
+                 style="dim")
+    return t
+
+
+def guidelines(text: str | None) -> Text:
+    t = Text()
+    if text:
+        t.append_text(heading("\nGuidelines"))
+        t.append("\n")
+        t.append_text(plain(text, "dim"))
+    return t
+
+
+def conversation(it: OutputItem | ActionItem) -> Text:
+    t = Text()
+    t.append_text(heading("\nConversation"))
+    for m in it.input.messages:
+        t.append("\n")
+        t.append_text(line(m.role, "bold cyan" if m.role == "user" else "bold", 20))
+        t.append("\n")
+        t.append_text(plain(m.content, limit=4000))
+        if m.tool_calls:
+            t.append_text(plain("\n" + json.dumps(m.tool_calls, ensure_ascii=False), "dim", limit=2000))
+    if it.input.text:
+        t.append("\n")
+        t.append_text(plain(it.input.text, limit=4000))
+    if not it.input.messages and not it.input.text:
+        t.append("\n(none)", style="dim")
+    return t
+
+
+def documents(it: OutputItem | ActionItem) -> Text:
+    t = Text()
+    if it.context.documents:
+        t.append_text(heading(f"\nRetrieved documents ({len(it.context.documents)})"))
+        for d in it.context.documents:
+            t.append("\n▸ ")
+            t.append_text(line(d.id, "bold", 60))
+            if d.title:
+                t.append("  ")
+                t.append_text(line(d.title, "italic", 80))
+            t.append("\n")
+            t.append_text(plain(d.text, limit=3000))
+    return t
+
+
+def metadata(it: OutputItem | ActionItem) -> Text:
+    t = Text()
+    t.append_text(heading("\nMetadata"))
+    for k, v in it.source.model_dump(exclude_none=True).items():
+        t.append("\n")
+        t.append_text(line(f"{k}: ", "dim", 40))
+        t.append_text(line(str(v), limit=80))
+    for k, v in it.context.metadata.items():
+        t.append("\n")
+        t.append_text(line(f"{k}: ", "dim", 40))
+        t.append_text(line(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False), limit=120))
+    if it.tags:
+        t.append("\ntags: ", style="dim")
+        t.append_text(line(", ".join(it.tags), limit=200))
+    return t
+
+
+def action_title(it: ActionItem, deadline: datetime | None, now: datetime) -> Text:
+    """`Action tool RISK 12m30s left`."""
+    t = Text()
+    t.append_text(heading("Action"))
+    t.append(" ")
+    t.append_text(line(it.action.tool, "bold", 60))
+    t.append(" ")
+    t.append(f" {it.risk.upper()} ", style=RISK_BADGE[it.risk])
+    t.append("  ")
+    t.append_text(countdown(deadline, now))
+    return t
+
+
+def action_call(it: ActionItem) -> Group:
+    """The arguments as highlighted JSON, and the agent's rationale."""
+    from rich.syntax import Syntax
+
+    # Highlighted, yet inert: the JSON is escaped by safe() and never parsed as markup.
+    code = safe(json.dumps(it.action.arguments, indent=2, ensure_ascii=False))
+    parts: list[Any] = [Syntax(code, "json", theme="ansi_dark", word_wrap=True, background_color="default")]
+    if it.action.rationale:
+        why = Text()
+        why.append_text(heading("\nRationale"))
+        why.append("\n")
+        why.append_text(plain(it.action.rationale, "italic"))
+        parts.append(why)
+    return Group(*parts)
