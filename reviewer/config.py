@@ -82,7 +82,7 @@ def open_queue(db: str | None = None) -> ReviewQueue:
     Queues with `two_approvers = true` in `[queues.NAME]` need two distinct approvers for
     critical actions; the queue itself enforces it.
     """
-    from storage import SqlQueue
+    from reviewer.storage import SqlQueue
 
     queues = load_config().get("queues", {})
     two = [name for name, opts in queues.items() if isinstance(opts, dict) and opts.get("two_approvers")]

@@ -13,7 +13,7 @@ BATCH = 2000
 
 def build_demo(path: Path, n: int, *, seed: int = 7, progress: Callable[[int], None] | None = None) -> None:
     """(Re)create `path` holding `n` demo items."""
-    from storage import SqlQueue
+    from reviewer.storage import SqlQueue
 
     path = Path(path)
     for suffix in ("", "-wal", "-shm"):

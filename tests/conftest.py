@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import SqlQueue
+from reviewer.storage import SqlQueue
 
 PG_BASE = os.environ.get("REVIEWER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -6,9 +6,9 @@ import pytest
 from tuikit import ACTIONS, SIZE, act, app_for, loaded, make_queue, open_item, screen_text, settle
 
 from reviewer.models import DecisionIn, parse_item
-from screens.dialogs import ArgumentsEditor, ConfirmCorrection, RejectDialog, TypedConfirm
-from screens.review_screen import ReviewScreen
-from storage import SqlQueue
+from reviewer.screens.dialogs import ArgumentsEditor, ConfirmCorrection, RejectDialog, TypedConfirm
+from reviewer.screens.review_screen import ReviewScreen
+from reviewer.storage import SqlQueue
 
 from factories import HOSTILE
 

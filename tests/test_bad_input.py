@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from reviewer.cli import cli
-from storage import SqlQueue
+from reviewer.storage import SqlQueue
 
 from factories import HOSTILE
 

@@ -197,7 +197,7 @@ def test_export_include_rejected(loaded, tmp_path):
 
 def test_db_upgrade(run):
     r = run("db", "upgrade")
-    from storage.schema import HEAD
+    from reviewer.storage.schema import HEAD
 
     assert r.exit_code == 0 and f"schema at {HEAD}" in r.output
 
@@ -239,8 +239,8 @@ def test_db_upgrade_migrates_an_old_schema(tmp_path):
     """A database at revision 0001 gets the later indexes and columns when upgraded."""
     import sqlite3
 
-    from storage import migrate
-    from storage.engine import make_engine
+    from reviewer.storage import migrate
+    from reviewer.storage.engine import make_engine
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url)

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from storage import SqlQueue
+from reviewer.storage import SqlQueue
 
 from factories import output
 from workers import claim_and_decide

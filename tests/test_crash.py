@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from reviewer.models import DecisionIn
-from storage import SqlQueue
+from reviewer.storage import SqlQueue
 
 from factories import output
 

@@ -18,7 +18,7 @@ from reviewer import ActionRejected, Gate
 from reviewer.errors import Conflict, Expired
 from reviewer.models import DecisionIn, ItemFilter
 from reviewer.policy import parse_policy
-from storage import SqlQueue
+from reviewer.storage import SqlQueue
 
 from factories import action
 

@@ -21,7 +21,7 @@ from reviewer.errors import Expired, Invalid, StorageError
 from reviewer.ingest import parse_lines
 from reviewer.models import DecisionIn, ItemFilter, parse_item
 from reviewer.policy import load_policy, parse_policy
-from storage import SqlQueue
+from reviewer.storage import SqlQueue
 
 from factories import action, output
 
@@ -59,7 +59,7 @@ def test_the_tui_line_filter_draws_a_control_character_as_one_visible_cell():
     from rich.segment import Segment
     from textual.color import Color
 
-    from screens.inert import InertFilter
+    from reviewer.screens.inert import InertFilter
 
     out = InertFilter().apply([Segment("a\x1b[2Jb\u202ec\x9b")], Color(0, 0, 0))
     assert [s.text for s in out] == ["a␛[2Jb�c�"]

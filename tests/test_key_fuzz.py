@@ -22,8 +22,8 @@ from textual.worker import WorkerState
 from tuikit import ACTIONS, SIZE, app_for, loaded, make_queue
 
 from reviewer.errors import ReviewerError
-from screens.app import ReviewerApp
-from screens.dialogs import (
+from reviewer.screens.app import ReviewerApp
+from reviewer.screens.dialogs import (
     ArgumentsEditor,
     ConfirmCorrection,
     CorrectScreen,
@@ -33,9 +33,9 @@ from screens.dialogs import (
     RejectDialog,
     TypedConfirm,
 )
-from screens.queue_list import QueueList
-from screens.queue_screen import QueueScreen
-from screens.review_screen import ReviewScreen
+from reviewer.screens.queue_list import QueueList
+from reviewer.screens.queue_screen import QueueScreen
+from reviewer.screens.review_screen import ReviewScreen
 
 SEED = 1234
 SECONDS = float(os.environ.get("REVIEWER_FUZZ_SECONDS", "60"))

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from tuikit import SIZE, clock, loaded, settle
 
 from reviewer.models import DecisionIn, ItemFilter
+from reviewer.screens import make_app
 from reviewer.settings import Settings
-from screens import make_app
-from storage import SqlQueue
-from storage.peek import peek
+from reviewer.storage import SqlQueue
+from reviewer.storage.peek import peek
 
 from factories import action, output
 

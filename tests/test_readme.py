@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from reviewer.models import DecisionIn, ItemFilter
-from storage import SqlQueue
+from reviewer.storage import SqlQueue
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

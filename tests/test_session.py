@@ -5,8 +5,8 @@ from __future__ import annotations
 from tuikit import make_queue
 
 from reviewer.models import DecisionIn, ItemFilter
-from screens.session import FIRST, ReviewSession
-from screens.source import FilterSource, SearchSource
+from reviewer.screens.session import FIRST, ReviewSession
+from reviewer.screens.source import FilterSource, SearchSource
 
 
 def session(queue, reviewer: str = "alice", **flt) -> ReviewSession:

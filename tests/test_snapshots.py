@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from tuikit import SIZE, app_for, loaded, make_queue, open_item, settle
 
-from screens.dialogs import ConfirmCorrection, CorrectScreen, HelpScreen, RejectDialog
+from reviewer.screens.dialogs import ConfirmCorrection, CorrectScreen, HelpScreen, RejectDialog
 
 
 @pytest.fixture

@@ -9,11 +9,17 @@ from tuikit import SIZE, app_for, clock, loaded, make_queue, open_item, screen_t
 
 from reviewer.errors import StorageError
 from reviewer.models import DecisionIn, parse_item
+from reviewer.screens import make_app
+from reviewer.screens.dialogs import (
+    ConfirmCorrection,
+    CorrectScreen,
+    ErrorScreen,
+    HelpScreen,
+    RejectDialog,
+)
+from reviewer.screens.queue_screen import QueueScreen
+from reviewer.screens.review_screen import ReviewScreen
 from reviewer.settings import Settings
-from screens import make_app
-from screens.dialogs import ConfirmCorrection, CorrectScreen, ErrorScreen, HelpScreen, RejectDialog
-from screens.queue_screen import QueueScreen
-from screens.review_screen import ReviewScreen
 
 from factories import HOSTILE
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from reviewer.models import parse_item
+from reviewer.screens import make_app
+from reviewer.screens.queue_list import QueueList
 from reviewer.settings import QueueSettings, Settings
-from screens import make_app
-from screens.queue_list import QueueList
-from storage import SqlQueue
+from reviewer.storage import SqlQueue
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 SIZE = (140, 40)
@@ -114,7 +114,7 @@ async def loaded(pilot) -> QueueList:
 
 async def open_item(pilot, item_id: str):
     """Put the list cursor on `item_id`, press enter, wait for the review screen to show it."""
-    from screens.review_screen import ReviewScreen
+    from reviewer.screens.review_screen import ReviewScreen
 
     lst = await loaded(pilot)
     lst.cursor = next(i for i in range(lst.total) if lst.summary_at(i).id == item_id)

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from reviewer.models import DecisionIn
-from storage import SqlQueue
+from reviewer.storage import SqlQueue
 
 
 def claim_and_decide(url: str, name: str, start: Any, results: Any) -> None:

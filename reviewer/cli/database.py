@@ -14,8 +14,8 @@ def db() -> None:
 @pass_ctx
 def upgrade(c: Ctx) -> None:
     """Apply schema migrations (done automatically on open; this makes it explicit)."""
-    from storage import migrate
-    from storage.engine import make_engine
+    from reviewer.storage import migrate
+    from reviewer.storage.engine import make_engine
 
     from ..config import resolve_db_url
 

@@ -177,7 +177,7 @@ def list_cmd(c: Ctx, limit: int, after: str | None, order: str, as_json: bool, *
 @pass_ctx
 def show(c: Ctx, item_id: str, as_json: bool) -> None:
     """Show one item: flags, conversation, context, output or action, and decisions."""
-    from storage.peek import get_item
+    from reviewer.storage.peek import get_item
 
     from ..config import resolve_db_url
 

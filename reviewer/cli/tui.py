@@ -10,8 +10,8 @@ from .base import Ctx, cli, pass_ctx, say
 
 
 def _run_app(db: str | None) -> None:
-    from screens import make_app
-    from storage.peek import peek
+    from reviewer.screens import make_app
+    from reviewer.storage.peek import peek
 
     from ..config import open_queue, resolve_db_url
 

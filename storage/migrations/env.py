@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from storage.tables import SQLModel
+from reviewer.storage.tables import SQLModel
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=SQLModel.metadata, render_as_batch=True)
