@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 
 TEXT_CHARS = 300  # of each candidate's text, for ranking
-RANK_LIMIT = 2000
+RANK_LIMIT = 1000
 MAX_WORDS = 8
 _WORD = re.compile(r"\w+")
 
@@ -32,11 +32,13 @@ def nearest(word: str, vocabulary: Sequence[str], limit: int = 3) -> list[str]:
 
 
 def rank(query: str, candidates: Sequence[tuple[str, str]], limit: int) -> list[str]:
-    """Ids of `candidates` ((id, text) pairs), best match for `query` first."""
+    """Ids of `candidates` ((id, text) pairs), the `limit` best matches for `query` first."""
     from rapidfuzz import fuzz, process
 
     q = " ".join(query.lower().split())
-    texts = {i: text[:TEXT_CHARS].lower() for i, (_, text) in enumerate(candidates[:RANK_LIMIT])}
-    ranked = process.extract(q, texts, scorer=fuzz.WRatio, limit=len(texts))
-    order = [i for _, _, i in ranked] + list(range(len(texts), len(candidates)))
-    return [candidates[i][0] for i in order[:limit]]
+    texts = [text[:TEXT_CHARS].lower() for _, text in candidates[:RANK_LIMIT]]
+    ranked = process.extract(q, texts, scorer=fuzz.WRatio, processor=None, limit=min(limit, len(texts)))
+    order = [i for _, _, i in ranked]
+    if len(order) < limit:
+        order += range(len(texts), min(len(candidates), len(texts) + limit - len(order)))
+    return [candidates[i][0] for i in order]

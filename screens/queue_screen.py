@@ -31,7 +31,7 @@ STATUS_CHOICES: dict[str, list[str] | None] = {
     "expired": ["expired"],
     "all": None,
 }
-SEARCH_LIMIT = 1000  # rows a search shows, best first
+SEARCH_LIMIT = 500  # rows a search shows, best first
 
 
 class QueueScreen(AppScreen):
