@@ -25,7 +25,10 @@ def say(text: str, *, err: bool = False, fg: str | None = None) -> None:
     no control character or bidi override from an item reaches the terminal."""
     from ..safe_text import safe
 
-    click.secho(safe(text, limit=None), err=err, fg=fg)
+    if fg is None:
+        click.echo(safe(text, limit=None), err=err)
+    else:
+        click.secho(safe(text, limit=None), err=err, fg=fg)
 
 
 def say_json(text: str) -> None:
