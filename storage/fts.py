@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from reviewer.search import RANK_LIMIT, nearest
+from reviewer.search import RANK_LIMIT, TEXT_CHARS, nearest
 
 VOCAB_LIMIT = 50_000  # words looked at for one misspelt word (same first letter)
 
@@ -48,9 +48,8 @@ def _sqlite_terms(conn: Connection, words: list[str]) -> list[list[str]] | None:
     return out
 
 
-def candidates(conn: Connection, sqlite: bool, words: list[str], where: list[Any],
-               cols: list[Any]) -> list[Any]:
-    """Up to RANK_LIMIT rows (`cols` plus `search_text`) matching every word and `where`."""
+def candidates(conn: Connection, sqlite: bool, words: list[str], where: list[Any]) -> list[tuple[str, str]]:
+    """Up to RANK_LIMIT (id, text to rank) pairs of items matching every word and `where`."""
     from sqlalchemy import func, literal_column, select
 
     from .tables import items
@@ -68,5 +67,5 @@ def candidates(conn: Connection, sqlite: bool, words: list[str], where: list[Any
         # the same expression as the index, literally, so the planner uses it
         vector: Any = literal_column("to_tsvector('simple', items.id || ' ' || items.search_text)")
         cond = vector.op("@@")(func.to_tsquery(literal_column("'simple'"), query))
-    q = select(*cols, items.c.search_text).where(cond, *where).limit(RANK_LIMIT)
-    return list(conn.execute(q))
+    q = select(items.c.id, func.substr(items.c.search_text, 1, TEXT_CHARS)).where(cond, *where).limit(RANK_LIMIT)
+    return [(r[0], r[1]) for r in conn.execute(q)]

@@ -281,11 +281,11 @@ class SqlQueue:
         if not ws:
             return self.list_items(flt, limit=limit, order="triage")
         with self._read() as conn:
-            rows = fts.candidates(conn, self.sqlite, ws, sq.where(flt), SUMMARY)
-        by_id = {r.id: r for r in rows}
-        exact = [query.strip()] if query.strip() in by_id else []
-        ranked = rank(query, [(r.id, r.search_text) for r in rows], limit)
-        return [cv.summary(by_id[i]) for i in dict.fromkeys(exact + ranked)][:limit]
+            found = fts.candidates(conn, self.sqlite, ws, sq.where(flt))
+            exact = [query.strip()] if any(i == query.strip() for i, _ in found) else []
+            ids = list(dict.fromkeys(exact + rank(query, found, limit)))[:limit]
+            rows = {r.id: r for r in conn.execute(select(*SUMMARY).where(items.c.id.in_(ids)))}
+        return [cv.summary(rows[i]) for i in ids if i in rows]
 
     def decisions_since(self, cursor: int = 0, *, limit: int = 1000) -> list[Decision]:
         with self._read() as conn:
