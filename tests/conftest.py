@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from reviewer.queue import ReviewQueue
 from reviewer.storage import SqlQueue
 
 PG_BASE = os.environ.get("REVIEWER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -86,10 +87,20 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def queue(db_url: str, clock: FakeClock) -> Iterator[SqlQueue]:
-    """The queue under contract, on SQLite and PostgreSQL, on a fake clock."""
-    q = SqlQueue.open(db_url, clock=clock)
+def _sql_queue(db_url: str, clock: FakeClock) -> SqlQueue:
+    return SqlQueue.open(db_url, clock=clock)
+
+
+# Every ReviewQueue implementation the contract suite runs against, as a factory of a database
+# URL and the fake clock. The gateway's HTTP client (serving the same database) joins here.
+IMPLEMENTATIONS = {"sql": _sql_queue}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def queue(request: pytest.FixtureRequest, db_url: str, clock: FakeClock) -> Iterator[ReviewQueue]:
+    """The queue under contract (each implementation, on SQLite and PostgreSQL), on a fake clock.
+    Contract tests use the ReviewQueue protocol only."""
+    q = IMPLEMENTATIONS[request.param](db_url, clock)
     yield q
     q.close()
 
