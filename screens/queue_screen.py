@@ -179,8 +179,10 @@ class QueueScreen(AppScreen):
     # -- live refresh -------------------------------------------------------------------
 
     def poll_changes(self) -> None:
+        """Look for changes while this screen is on top (a review screen covers it otherwise,
+        and it reloads when it comes back): no queue work competes with the review loop."""
         lst = self.query_one(QueueList)
-        if self.rapp.queue is not None and self.token is not None and lst.source is not None:
+        if self.is_current and self.rapp.queue is not None and self.token is not None and lst.source is not None:
             self._poll(self.rapp.queue, self.token, lst.source)
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
