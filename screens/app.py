@@ -48,11 +48,6 @@ class ReviewerApp(App[None]):
             super().__init__()
             self.queue = queue
 
-    class Peeked(Message):
-        def __init__(self, peek: Any) -> None:
-            super().__init__()
-            self.peek = peek
-
     class Undone(Message):
         def __init__(self, item_id: str) -> None:
             super().__init__()
@@ -90,24 +85,12 @@ class ReviewerApp(App[None]):
     def on_mount(self) -> None:
         if self._keymap:
             self.set_keymap(self._keymap)
-        self.push_screen(QueueScreen())
-        if self._peek is not None:
-            self.first_look()
-        else:
-            self.open_queue()
-
-    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
-    def first_look(self) -> None:
-        """Read the first page cheaply (storage.peek), so it paints before the ORM loads."""
-        assert self._peek is not None
-        self.post_message(self.Peeked(self._peek()))
-
-    def on_reviewer_app_peeked(self, msg: Peeked) -> None:
-        if msg.peek is not None:
-            for screen in self.screen_stack:
-                if isinstance(screen, QueueScreen):
-                    screen.show_peek(msg.peek)
-            # Let the first page paint before the ORM import takes the interpreter.
+        # The first page, read with the standard library before the first frame (tens of ms
+        # on a 100k queue; a thread would fight the mounting for the interpreter), so the very
+        # first paint shows rows. The ORM opens after that paint.
+        first = self._peek() if self._peek is not None else None
+        self.push_screen(QueueScreen(first))
+        if first is not None:
             self.set_timer(0.1, self.open_queue)
         else:
             self.open_queue()

@@ -64,8 +64,10 @@ class QueueScreen(AppScreen):
             super().__init__()
             self.changes, self.total, self.stats = changes, total, stats
 
-    def __init__(self) -> None:
+    def __init__(self, first: Any = None) -> None:
+        """`first`: the first page read by storage.peek, shown until the queue is open."""
         super().__init__()
+        self.first = first
         self.token: int | None = None
         self.facets_loaded = False
         self.request = 0  # the latest load or search; older results are dropped
@@ -90,6 +92,8 @@ class QueueScreen(AppScreen):
         self.query_one(QueueList).focus()
         if self.rapp.queue is not None:
             self.reload()
+        elif self.first is not None:
+            self.show_peek(self.first)
         self.set_interval(1.0, self.poll_changes)
         self.set_interval(5.0, self.sweep)
 

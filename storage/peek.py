@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from reviewer.vocab import STATUSES
+from reviewer.vocab import OPEN, STATUSES
 
 from .schema import HEAD
 
@@ -101,9 +101,9 @@ def _peek(conn: sqlite3.Connection, limit: int) -> Peek:
             f"SELECT {_COLS} FROM items WHERE {_OPEN} AND NOT ({_ACTION}) "
             "ORDER BY priority, created_at, seq LIMIT ?", (limit - len(rows),)
         ).fetchall()
-    total = conn.execute(f"SELECT count(*) FROM items WHERE {_OPEN}").fetchone()[0]
     stats = dict.fromkeys(STATUSES, 0)
     stats.update(dict(conn.execute("SELECT status, count(*) FROM items GROUP BY status").fetchall()))
+    total = sum(stats[s] for s in OPEN)
     midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
     stats["decided_today"] = conn.execute(
         "SELECT count(*) FROM items WHERE status = 'decided' AND decided_at >= ?",

@@ -3,4 +3,4 @@
 Its own module so that `storage.peek` can check it without importing SQLAlchemy.
 """
 
-HEAD = "0004"
+HEAD = "0005"

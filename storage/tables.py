@@ -25,6 +25,7 @@ class ItemRow(SQLModel, table=True):
         Index("ix_items_kind", "kind", "status", "expires_at"),
         Index("ix_items_queue", "queue", "status"),
         Index("ix_items_expires", "expires_at"),
+        Index("ix_items_decided", "status", "decided_at"),
     )
 
     seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
