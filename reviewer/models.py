@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -66,28 +67,31 @@ def _check_label(value: str) -> str:
 def check_limits(data: Any) -> Any:
     """Refuse JSON-like data nested deeper than MAX_DEPTH, with more than MAX_KEYS entries in
     one object or list, holding a non-finite number, or with more than MAX_ITEM_CHARS of text."""
-    chars = 0
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, str):
-            chars += len(value)
-        elif isinstance(value, dict | list | tuple):
-            if depth >= MAX_DEPTH:
-                raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
-            if len(value) > MAX_KEYS:
-                raise ValueError(f"an object or list has {len(value):,} entries (at most {MAX_KEYS:,})")
-            if isinstance(value, dict):
-                for k, v in value.items():
-                    chars += len(k) if isinstance(k, str) else 0
-                    stack.append((v, depth + 1))
-            else:
-                stack.extend((v, depth + 1) for v in value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("numbers must be finite (no NaN or Infinity)")
-    if chars > MAX_ITEM_CHARS:
-        raise ValueError(f"holds {chars:,} characters of text (at most {MAX_ITEM_CHARS:,})")
+    if type(data) is dict and _chars(data, 0) > MAX_ITEM_CHARS:
+        raise ValueError(f"holds more than {MAX_ITEM_CHARS:,} characters of text")
     return data
+
+
+def _chars(value: dict[str, Any] | list[Any], depth: int) -> int:
+    """Characters of text in free object `value` found `depth` levels into an item; raises
+    ValueError at a limit (one pass, leaves inline: it runs on every item ingested)."""
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    if len(value) > MAX_KEYS:
+        raise ValueError(f"an object or list has {len(value):,} entries (at most {MAX_KEYS:,})")
+    n = 0
+    entries: Iterable[Any] = value.values() if type(value) is dict else value
+    for v in entries:
+        t = type(v)
+        if t is str:
+            n += len(v)
+        elif t is dict or t is list:
+            n += _chars(v, depth + 1)
+        elif t is float and not math.isfinite(v):
+            raise ValueError("numbers must be finite (no NaN or Infinity)")
+    if type(value) is dict:
+        n += sum(map(len, value))
+    return n
 
 
 Label = Annotated[str, AfterValidator(_check_label)]
@@ -174,10 +178,31 @@ class _ItemBase(_Model):
     context: Context = Field(default_factory=Context)
     created_at: datetime | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _limits(cls, data: Any) -> Any:
-        return check_limits(data)
+    @model_validator(mode="after")
+    def _limits(self) -> _ItemBase:
+        """The limits, checked on the validated item: typed fields are bounded by their types
+        (and finite numbers by the config); the free objects are walked. An after-validator
+        lets pydantic validate JSON straight from the text, which ingest depends on."""
+        text = self._text_chars()
+        free: list[tuple[dict[str, Any] | list[Any], int]] = [
+            (self.source.model_extra or {}, 1), (self.context.metadata, 2)]
+        for m in self.input.messages:
+            free.append((m.model_extra or {}, 3))
+            free.append((m.tool_calls or [], 3))
+            text += len(m.content or "") + len(m.name or "")
+        for d in self.context.documents:
+            free.append((d.model_extra or {}, 3))
+            text += len(d.text) + len(d.title or "") + len(d.id)
+        for f in self.flags:
+            text += len(f.detail or "")
+        text += len(self.input.text or "") + sum(_chars(c, depth) for c, depth in free)
+        if text > MAX_ITEM_CHARS:
+            raise ValueError(f"holds {text:,} characters of text (at most {MAX_ITEM_CHARS:,})")
+        return self
+
+    def _text_chars(self) -> int:
+        """Characters of the kind's own text fields (and its free objects, checked)."""
+        return 0
 
     @field_validator("created_at")
     @classmethod
@@ -201,6 +226,9 @@ class OutputItem(_ItemBase):
     output: str
     reference: str | None = None
 
+    def _text_chars(self) -> int:
+        return len(self.output) + len(self.reference or "")
+
 
 class ActionItem(_ItemBase):
     """A pending agent action that needs approval before it runs."""
@@ -218,6 +246,11 @@ class ActionItem(_ItemBase):
         if v is not None and v.tzinfo is None:
             v = v.replace(tzinfo=UTC)
         return v
+
+    def _text_chars(self) -> int:
+        a = self.action
+        preview = len(a.preview.before) + len(a.preview.after) if a.preview else 0
+        return len(a.rationale or "") + preview + _chars(a.arguments, 2)
 
     @model_validator(mode="after")
     def _timeout_approval(self) -> ActionItem:
