@@ -90,10 +90,9 @@ class ReviewerApp(App[None]):
         # first paint shows rows. The ORM opens after that paint.
         first = self._peek() if self._peek is not None else None
         self.push_screen(QueueScreen(first))
-        if first is not None:
-            self.set_timer(0.1, self.open_queue)
-        else:
+        if first is None:
             self.open_queue()
+        # else the queue screen opens the queue once those rows are painted
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_queue(self) -> None:

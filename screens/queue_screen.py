@@ -94,6 +94,9 @@ class QueueScreen(AppScreen):
             self.reload()
         elif self.first is not None:
             self.show_peek(self.first)
+            # the queue (and the ORM import, a quarter second of the interpreter) a moment
+            # after these rows are painted, so the first frames stay smooth
+            self.call_after_refresh(self.set_timer, 0.1, self.rapp.open_queue)
         self.set_interval(1.0, self.poll_changes)
         self.set_interval(5.0, self.sweep)
 
