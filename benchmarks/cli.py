@@ -8,7 +8,7 @@ spawn to exit: the median of --runs runs after one warm-up. Each figure is a rat
 `reviewer --version` measured in the same phase (idle, or busy), so the interpreter's own
 start-up is the unit.
 
-- `show ID` (an item in the middle of the queue): target (issue) ratio <= 3;
+- `show ID` (an item in the middle of the queue): target ratio <= 3;
 - `list --limit 20` and `--help`: informational, same ratio;
 - once, idle: the 8 largest cumulative imports of `reviewer show` (`python -X importtime`),
   to know what to make lazy.

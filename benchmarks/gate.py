@@ -10,7 +10,7 @@ agent's return (CLOCK_MONOTONIC, which is system-wide on Linux, so comparable ac
 processes). Then the agent makes one request that nobody decides for --idle seconds and
 reports its CPU time (all its threads) over that wait.
 
-Targets (issue 4): p95 decision-to-unblock <= 5 ms idle, <= 20 ms busy; the waiting agent
+Targets: p95 decision-to-unblock <= 5 ms idle, <= 20 ms busy; the waiting agent
 uses < 0.5% of a core.
 """
 

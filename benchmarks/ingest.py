@@ -5,7 +5,7 @@ rows into the same schema, measured in the same run, idle and beside one CPU-bou
 
     python benchmarks/ingest.py [--items 100000] [--rounds 1] [--quick]
 
-Target (issue 2): the real path at no less than 0.25 of the raw baseline.
+Target: the real path at no less than 0.25 of the raw baseline.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Exports: decisions -> dataset files, written atomically, incrementally from a named cursor.
 
 Formats live in `FORMATS`; each turns one decided item into zero or more JSON-able records.
-So far: `golden` (DESIGN section 6). An incremental export (`cursor=NAME`) rewrites the file
+So far: `golden` (docs/wire-format.md and the README). An incremental export (`cursor=NAME`) rewrites the file
 with the previous entries of untouched items kept, re-decided items replaced and undone items
 dropped, so the file always mirrors the current decisions.
 """

@@ -1,4 +1,4 @@
-"""The wire format (DESIGN sections 2 and 3): items, flags, decisions, leases.
+"""The wire format (docs/wire-format.md): items, flags, decisions, leases.
 
 Pure pydantic, no SQLAlchemy: the SDK, the CLI, the TUI, the HTTP API and the exporters all
 speak these models. Every string in an item is untrusted data and is kept byte-for-byte.

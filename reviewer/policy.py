@@ -346,7 +346,7 @@ def _rule(raw: Any, i: int, source: str) -> Rule:
     if extra:
         raise Invalid(f"{where}: unknown key(s) {sorted(extra)}", hint=f"allowed: {', '.join(sorted(_RULE_KEYS))}")
     action = raw.get("action")
-    if action == "auto-approve":  # DESIGN section 4's word for allow
+    if action == "auto-approve":  # the word the design uses for allow
         action = "allow"
     if action not in ("allow", "review", "deny"):
         raise Invalid(f"{where}: action must be allow (or auto-approve), review or deny, got {action!r}")
