@@ -242,7 +242,7 @@ class Gate:
             if d.reasons:
                 feedback += f" Reasons: {', '.join(d.reasons)}."
             if d.comment:
-                feedback += f" Reviewer's comment: {d.comment}"
+                feedback += f" Reviewer's comment: {_sentence(d.comment)}"
             feedback += " Do not retry the same call; adjust your approach or explain to the user."
         elif d.verdict == "correct":
             feedback = (f"Approved by {d.reviewer} with edited arguments: {_args_text(args)}. "
@@ -250,7 +250,7 @@ class Gate:
         else:
             feedback = f"Approved by {d.reviewer}."
         if d.comment and approved and d.by == "human":
-            feedback += f" Reviewer's comment: {d.comment}"
+            feedback += f" Reviewer's comment: {_sentence(d.comment)}"
         return GateDecision(approved=approved, verdict=d.verdict, arguments=args, feedback=feedback,
                             reviewer=d.reviewer, decided_by_policy=policy, item_id=item.id,
                             reasons=d.reasons, comment=d.comment)
@@ -336,3 +336,9 @@ def _cause(e: Exception) -> str:
 
         return f"the request is not a valid item: {describe(e)}"
     return f"{type(e).__name__}: {e}"
+
+
+def _sentence(text: str) -> str:
+    """`text` ending with punctuation, so the next sentence of the feedback reads as one."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -14,12 +14,14 @@ from collections.abc import Sequence
 TEXT_CHARS = 300  # of each candidate's text, for ranking
 RANK_LIMIT = 1000
 MAX_WORDS = 8
+MIN_CHARS = 2
 _WORD = re.compile(r"\w+")
 
 
 def words(query: str) -> list[str]:
-    """The query's words: NFKC, lower case, at most MAX_WORDS, longest (most selective) first."""
-    found = _WORD.findall(unicodedata.normalize("NFKC", query).lower())
+    """The query's words: NFKC, lower case, at least MIN_CHARS long (one letter selects half
+    the queue and costs the most to look up), at most MAX_WORDS, longest first."""
+    found = [w for w in _WORD.findall(unicodedata.normalize("NFKC", query).lower()) if len(w) >= MIN_CHARS]
     return sorted(dict.fromkeys(found), key=len, reverse=True)[:MAX_WORDS]
 
 

@@ -132,15 +132,11 @@ class QueueList(ScrollView, can_focus=True):
             self.scroll_to(y=0, animate=False)
         self.refresh()
 
-    def update_rows(self, rows: list[ItemSummary], total: int | None) -> None:
-        """Show the current state of `rows` where they are on screen, and a new total."""
+    def update_rows(self, rows: list[ItemSummary]) -> None:
+        """Show the current state of `rows` where they are on screen."""
         fresh = {r.id: r for r in rows}
         for page in self._pages.values():
             page.rows = [fresh.get(r.id, r) for r in page.rows]
-        if total is not None and total != self.total:
-            self.total = total
-            self.virtual_size = Size(self.size.width, total)
-            self.cursor = min(self.cursor, max(0, total - 1))
         self.refresh()
 
     def summary_at(self, index: int) -> ItemSummary | None:

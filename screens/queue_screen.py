@@ -163,13 +163,12 @@ class QueueScreen(AppScreen):
             with sel.prevent(Select.Changed):
                 sel.set_options([(Text(f"{label}: {safe_line(v, 40)}"), v) for v in msg.facets[key]])
 
-    def show_peek(self, peek: Any) -> None:
-        """Paint the first page read by storage.peek; the real queue replaces it when open."""
+    def show_peek(self, peek: list[Any]) -> None:
+        """Paint the first page read by storage.peek (the counts come with the real queue)."""
         if self.token is not None:
             return
         lst = self.query_one(QueueList)
-        lst.set_source(WaitingSource(self.rapp, self.filter_values()), peek.total, peek.rows)
-        self.show_counts(peek.stats, peek.total)
+        lst.set_source(WaitingSource(self.rapp, self.filter_values()), len(peek), peek)
 
     def show_counts(self, stats: dict[str, int], shown: int) -> None:
         t = Text()
@@ -200,11 +199,15 @@ class QueueScreen(AppScreen):
             self.post_message(self.Changed(changes, total, q.stats()))
 
     def on_queue_screen_changed(self, msg: Changed) -> None:
-        """Update the rows that changed in place, and the counts; the order is refreshed on
-        the next reload (returning from a review, a filter, ctrl+r)."""
-        self.token = msg.changes.token
+        """Items changed elsewhere. When the view gained or lost items (a new arrival, an item
+        settled elsewhere) it is reloaded, keeping the cursor: positions moved. Otherwise the
+        rows that changed are updated in place."""
         lst = self.query_one(QueueList)
-        lst.update_rows(msg.changes.rows, msg.total)
+        if msg.total is not None and msg.total != lst.total:
+            self.reload(keep_cursor=True)
+            return
+        self.token = msg.changes.token
+        lst.update_rows(msg.changes.rows)
         self.show_counts(msg.stats, lst.total)
 
     def sweep(self) -> None:

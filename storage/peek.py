@@ -1,11 +1,11 @@
 """A first look at a SQLite queue with the standard library only, for the TUI's first paint.
 
 Opening `SqlQueue` imports SQLAlchemy and SQLModel, which costs more than Textual's own start.
-The queue screen's first page (the default view: open items, triage order), the row count
-and the counters are read here with plain `sqlite3` instead, and the app opens the real
-queue right after the first paint. The queries mirror `SqlQueue.list(order="triage")` and
-`SqlQueue.stats()`; `tests/test_peek.py` checks they agree. Anything unusual (not SQLite,
-no file yet, an older schema) returns None and the app simply waits for the real queue.
+The queue screen's first page (the default view: open items, triage order) is read here with
+plain `sqlite3` instead, and the app opens the real queue right after the first paint; counts
+come with it. The queries mirror `SqlQueue.list_items(order="triage")`; `tests/test_peek.py`
+checks they agree. `get_item` serves `reviewer show` the same way. Anything unusual (not
+SQLite, no file yet, an older schema) returns None and the caller uses the real queue.
 """
 
 from __future__ import annotations
@@ -14,14 +14,11 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from reviewer.vocab import OPEN, STATUSES
-
-from .schema import HEAD
+from .schema import HEAD, OPEN_ACTION_SQL
 
 if TYPE_CHECKING:
     from reviewer.models import QueueItem
@@ -34,14 +31,6 @@ FIELDS = (
 )  # fmt: skip
 _COLS = ", ".join(FIELDS)
 _OPEN = "status IN ('pending', 'claimed')"
-_ACTION = "kind = 'action' AND " + _OPEN
-
-
-@dataclass
-class Peek:
-    total: int
-    rows: list[Any]  # objects with ItemSummary's attributes (SimpleNamespace)
-    stats: dict[str, int]
 
 
 def _time(text: str | None) -> datetime | None:
@@ -80,8 +69,10 @@ def _read_only(url: str) -> Iterator[sqlite3.Connection | None]:
         conn.close()
 
 
-def peek(url: str, limit: int = 100) -> Peek | None:
-    """The first `limit` open items in triage order, their count and the counters; or None."""
+def peek(url: str, limit: int = 100) -> list[Any] | None:
+    """The first `limit` open items in triage order (objects with ItemSummary's attributes),
+    or None. Counting is left to the real queue: a count reads every row's index entry, which
+    on a million items costs more than the whole first paint."""
     with _read_only(url) as conn:
         if conn is None:
             return None
@@ -91,26 +82,15 @@ def peek(url: str, limit: int = 100) -> Peek | None:
             return None
 
 
-def _peek(conn: sqlite3.Connection, limit: int) -> Peek:
-    rows = conn.execute(
-        f"SELECT {_COLS} FROM items WHERE {_ACTION} "
-        "ORDER BY expires_at IS NULL, expires_at, priority, created_at, seq LIMIT ?", (limit,)
-    ).fetchall()
-    if len(rows) < limit:
-        rows += conn.execute(
-            f"SELECT {_COLS} FROM items WHERE {_OPEN} AND NOT ({_ACTION}) "
-            "ORDER BY priority, created_at, seq LIMIT ?", (limit - len(rows),)
-        ).fetchall()
-    stats = dict.fromkeys(STATUSES, 0)
-    stats.update(dict(conn.execute("SELECT status, count(*) FROM items GROUP BY status").fetchall()))
-    total = sum(stats[s] for s in OPEN)
-    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-    stats["decided_today"] = conn.execute(
-        "SELECT count(*) FROM items WHERE status = 'decided' AND decided_at >= ?",
-        (midnight.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"),),
-    ).fetchone()[0]
-    stats["total"] = sum(stats[s] for s in STATUSES)
-    return Peek(total, [_row(r) for r in rows], stats)
+def _peek(conn: sqlite3.Connection, limit: int) -> list[Any]:
+    rows: list[sqlite3.Row] = []
+    for where, order in ((f"{OPEN_ACTION_SQL} AND expires_at IS NOT NULL", "expires_at, priority"),
+                         (f"{OPEN_ACTION_SQL} AND expires_at IS NULL", "priority"),
+                         (f"{_OPEN} AND NOT ({OPEN_ACTION_SQL})", "priority")):
+        if len(rows) < limit:
+            rows += conn.execute(f"SELECT {_COLS} FROM items WHERE {where} "
+                                 f"ORDER BY {order}, created_at, seq LIMIT ?", (limit - len(rows),)).fetchall()
+    return [_row(r) for r in rows]
 
 
 def get_item(url: str, item_id: str) -> QueueItem | None:

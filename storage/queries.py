@@ -8,19 +8,18 @@ so the next item to review is found without counting or offsets.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, func, literal, tuple_
+from sqlalchemy import ColumnElement, and_, text, tuple_
 
 from reviewer.models import ItemFilter
 from reviewer.vocab import OPEN
 
 from . import convert as cv
+from .schema import OPEN_ACTION_SQL
 from .tables import items
 
 c = items.c
-FAR_FUTURE = datetime(9999, 12, 31)
 
 
 def like_escape(s: str) -> str:
@@ -62,12 +61,18 @@ ORDERS: dict[str, tuple[Any, ...]] = {
 }
 KEYSET = ("triage", "priority", "age")  # orders that `after` (keyset positions) works in
 
-OPEN_ACTION = (c.kind == "action") & c.status.in_(OPEN)
-_DEADLINE_KEY = (func.coalesce(c.expires_at, literal(FAR_FUTURE)), c.priority, c.created_at, c.seq)
-# (condition, sort key) of each triage segment, in order
+# Open actions, written out literally: the partial index ix_items_due (migration 0006) is
+# used only when a query states its condition in the same words.
+OPEN_ACTION: Any = text(f"({OPEN_ACTION_SQL})")
+NOT_OPEN_ACTION: Any = text(f"NOT ({OPEN_ACTION_SQL})")
+DUE_KEY = (c.expires_at, c.priority, c.created_at, c.seq)
+# (condition, sort key) of each triage segment, in order: open actions with a deadline,
+# soonest first (walks ix_items_due, so the head of a million items is instant); open actions
+# without one; then everything else by priority and age (walks ix_items_priority).
 TRIAGE: tuple[tuple[ColumnElement[bool], tuple[Any, ...]], ...] = (
-    (OPEN_ACTION, _DEADLINE_KEY),
-    (~OPEN_ACTION, ORDERS["priority"]),
+    (and_(OPEN_ACTION, c.expires_at.is_not(None)), DUE_KEY),
+    (and_(OPEN_ACTION, c.expires_at.is_(None)), ORDERS["priority"]),
+    (NOT_OPEN_ACTION, ORDERS["priority"]),
 )
 
 
@@ -82,22 +87,21 @@ def segments(order: str) -> tuple[tuple[ColumnElement[bool] | None, tuple[Any, .
 
 def _values(row: Any, key: tuple[Any, ...]) -> tuple[Any, ...]:
     """The values of a keyset `key` for an items `row` (as read before any change)."""
-    return tuple(getattr(row, col.name) if isinstance(col, Column) else row.expires_at or FAR_FUTURE
-                 for col in key)  # the one computed key is coalesce(expires_at, FAR_FUTURE)
+    return tuple(getattr(row, col.name) for col in key)
 
 
-def in_open_action_segment(row: Any) -> bool:
-    return row.kind == "action" and row.status in OPEN
+def triage_segment(row: Any) -> int:
+    """Which TRIAGE segment an items `row` (as listed) is in."""
+    if row.kind == "action" and row.status in OPEN:
+        return 0 if row.expires_at is not None else 1
+    return 2
 
 
 def after(order: str, row: Any, *, backwards: bool = False) -> list[tuple[list[Any], tuple[Any, ...]]]:
     """The places to look, in turn, for the items after (or before) `row` in `order`: a list
     of (conditions, sort key). `row` is the item as it was listed, before any change."""
     segs = segments(order)
-    if order == "triage":
-        here = 0 if in_open_action_segment(row) else 1
-    else:
-        here = 0
+    here = triage_segment(row) if order == "triage" else 0
     out: list[tuple[list[Any], tuple[Any, ...]]] = []
     key = segs[here][1]
     mark = tuple_(*key) < tuple_(*_values(row, key)) if backwards else tuple_(*key) > tuple_(*_values(row, key))

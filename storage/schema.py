@@ -1,6 +1,9 @@
-"""The schema revision this code reads and writes (the newest Alembic migration).
-
-Its own module so that `storage.peek` can check it without importing SQLAlchemy.
+"""Facts about the schema shared with `storage.peek`, which must not import SQLAlchemy: the
+revision this code reads and writes (the newest Alembic migration), and one index condition.
 """
 
-HEAD = "0005"
+HEAD = "0006"
+
+OPEN_ACTION_SQL = "kind = 'action' AND status IN ('pending', 'claimed')"
+"""Open actions, in the words of the partial index ix_items_due: a query uses that index only
+when it states the condition the same way."""

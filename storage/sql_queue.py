@@ -281,9 +281,11 @@ class SqlQueue:
         if not ws:
             return self.list_items(flt, limit=limit, order="triage")
         with self._read() as conn:
+            exact = conn.execute(select(*SUMMARY).where(items.c.id == query.strip(), *sq.where(flt))).first()
+            if exact is not None:  # an id: that item, without a full-text pass
+                return [cv.summary(exact)]
             found = fts.candidates(conn, self.sqlite, ws, sq.where(flt))
-            exact = [query.strip()] if any(i == query.strip() for i, _ in found) else []
-            ids = list(dict.fromkeys(exact + rank(query, found, limit)))[:limit]
+            ids = rank(query, found, limit)
             rows = {r.id: r for r in conn.execute(select(*SUMMARY).where(items.c.id.in_(ids)))}
         return [cv.summary(rows[i]) for i in ids if i in rows]
 

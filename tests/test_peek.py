@@ -25,14 +25,12 @@ def test_peek_matches_the_queue(tmp_path):
                    + [action(i, expires_at=(soon + timedelta(minutes=i)).isoformat()) for i in range(8)])
     q.decide("out-3", DecisionIn(verdict="approve", reviewer="a"))
     q.claim("out-4", "b")
-    p = peek(url)
+    rows = peek(url)
     want = q.list_items(ItemFilter(status=["pending", "claimed"]), order="triage", limit=100)
-    assert [r.id for r in p.rows] == [r.id for r in want]
-    for got, exp in ((p.rows[0], want[0]), (p.rows[-1], want[-1])):
+    assert [r.id for r in rows] == [r.id for r in want]
+    for got, exp in ((rows[0], want[0]), (rows[-1], want[-1])):
         row = {**vars(got), "flags": [vars(f) for f in got.flags]}
         assert row == exp.model_dump()
-    assert p.total == q.count(ItemFilter(status=["pending", "claimed"])) == 157
-    assert p.stats == q.stats()
 
 
 def test_peek_declines_what_it_cannot_read(tmp_path):
@@ -45,8 +43,8 @@ def test_peek_declines_what_it_cannot_read(tmp_path):
 def test_first_paint_path_imports_neither_sqlalchemy_nor_pydantic(tmp_path):
     url = f"sqlite:///{tmp_path / 'q.db'}"
     SqlQueue.open(url).enqueue(output(1))
-    code = (f"import sys\nimport screens\nfrom storage.peek import peek\np = peek({url!r})\n"
-            "print(p.total, [m for m in ('sqlalchemy', 'pydantic') if m in sys.modules])")
+    code = (f"import sys\nimport reviewer.screens\nfrom reviewer.storage.peek import peek\np = peek({url!r})\n"
+            "print(len(p), [m for m in ('sqlalchemy', 'pydantic') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.split() == ["1", "[]"], out.stderr
 

@@ -297,3 +297,22 @@ async def test_command_palette_offers_review_actions(queue):
         screen = await open_item(pilot, "fin-1")
         titles = [c.title for c in app.get_system_commands(screen)]
         assert {"Approve", "Reject", "Correct", "Skip", "Undo"} <= set(titles)
+
+
+async def test_an_open_queue_screen_shows_new_arrivals_and_changes_made_elsewhere(queue):
+    from datetime import timedelta
+
+    from tuikit import NOW, act
+
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        lst = await loaded(pilot)
+        before = lst.total
+        urgent = act("new-1", "issue_refund", {"order_id": "1", "amount": 5.0},
+                     expires_at=(NOW + timedelta(minutes=1)).isoformat())
+        queue.enqueue(urgent)  # an agent asks while the reviewer looks at the list
+        await settle(pilot, lambda: lst.total == before + 1 and lst.summary_at(0) is not None
+                     and lst.summary_at(0).id == "new-1")
+        queue.decide("sup-1", DecisionIn(verdict="approve", reviewer="bob"))  # decided elsewhere
+        await settle(pilot, lambda: lst.total == before and "sup-1" not in
+                     [lst.summary_at(i).id for i in range(lst.total) if lst.summary_at(i)])

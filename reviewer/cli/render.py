@@ -72,7 +72,7 @@ def render_item(q: QueueItem) -> str:
     else:
         a = it.action
         lines.append(f"\n[action] {safe_line(a.tool)}  risk={it.risk}"
-                     + (f"  deadline {age_of(q.expires_at)}" if q.expires_at else ""))
+                     + (f"  deadline {age_of(q.expires_at)}" if q.expires_at and q.status in OPEN else ""))
         lines.append(safe(json.dumps(a.arguments, indent=2, ensure_ascii=False)))
         if a.rationale:
             lines.append(f"rationale: {safe(a.rationale)}")

@@ -1,0 +1,25 @@
+"""partial index: open actions by deadline, the head of the triage order
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+# the same words as storage.queries.OPEN_ACTION_SQL (a migration keeps its own copy)
+WHERE = "kind = 'action' AND status IN ('pending', 'claimed')"
+
+
+def upgrade() -> None:
+    op.create_index("ix_items_due", "items", ["expires_at", "priority", "created_at", "seq"],
+                    sqlite_where=sa.text(WHERE), postgresql_where=sa.text(WHERE))
+
+
+def downgrade() -> None:
+    op.drop_index("ix_items_due", "items")
