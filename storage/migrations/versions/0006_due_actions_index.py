@@ -19,6 +19,9 @@ WHERE = "kind = 'action' AND status IN ('pending', 'claimed')"
 def upgrade() -> None:
     op.create_index("ix_items_due", "items", ["expires_at", "priority", "created_at", "seq"],
                     sqlite_where=sa.text(WHERE), postgresql_where=sa.text(WHERE))
+    # statistics for the planner, so that it picks these indexes (SqlQueue refreshes them as
+    # the queue grows; PostgreSQL's autovacuum keeps its own)
+    op.execute("ANALYZE items")
 
 
 def downgrade() -> None:
