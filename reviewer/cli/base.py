@@ -101,6 +101,12 @@ def cli(ctx: click.Context, db: str | None) -> None:
 
 
 def main() -> None:
+    import os
+
+    # pydantic looks for plugins (observability hooks) through every installed package's
+    # entry points the first time it builds a validator: a fifth of `reviewer show`. The
+    # command line has no use for them; set the variable yourself to choose otherwise.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     cli(prog_name="reviewer")
 
 
