@@ -413,6 +413,11 @@ class ReviewScreen(AppScreen):
             self.step(backwards=step < 0)
 
     def action_toggle_diff(self) -> None:
+        it = self.item.item if self.item is not None else None
+        if isinstance(it, OutputItem) and it.reference is None and self.correction is None or \
+                isinstance(it, ActionItem) and it.action.preview is None:
+            self.notify("Nothing to diff: no reference, correction or preview.", severity="warning")
+            return
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
         self.show_main()
 

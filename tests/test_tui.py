@@ -165,6 +165,15 @@ async def test_diff_against_reference_toggles_inline_and_side(queue):
         assert screen.mode == "output" and not diff.display and screen.query_one("#main-scroll").display
 
 
+async def test_diff_key_says_when_there_is_nothing_to_diff(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_item(pilot, "sup-1")  # no reference
+        await pilot.press("d")
+        await settle(pilot, lambda: any("Nothing to diff" in str(n.message) for n in app._notifications))
+        assert screen.mode == "output"
+
+
 async def test_skip_releases_and_next_prev_navigate(queue):
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
