@@ -211,7 +211,9 @@ class QueueScreen(AppScreen):
         self.show_counts(msg.stats, lst.total)
 
     def sweep(self) -> None:
-        if self.rapp.queue is not None:
+        """Expire overdue actions while the list is on top (claims and decide-and-next sweep
+        for themselves while a review screen is)."""
+        if self.is_current and self.rapp.queue is not None:
             self._sweep(self.rapp.queue)
 
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)

@@ -646,6 +646,7 @@ class SqlQueue:
                         decision = rules.second_approval(item_id, decision, rules.current_round(history))
                     result = self._record(conn, item_id, decision, now, by=by)
                 if then is not None:
+                    self._sweep(conn, now)  # so the next item is never an overdue action
                     nxt = self._claim_from(conn, decision.reviewer, then, item_id, row, False, now, lease_s)
         if expired:
             raise Expired(f"item {item_id} passed its deadline before the decision; it was rejected",
