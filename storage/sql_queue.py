@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from reviewer import rules
@@ -56,6 +56,7 @@ from . import fts, migrate, wake
 from . import queries as sq
 from .engine import is_sqlite, make_engine, sqlite_file
 from .errors import storage_error
+from .schema import CLAIMED_SQL
 from .tables import audit, cursors, decisions, items
 
 BATCH = 500  # ids per IN (...) lookup
@@ -372,7 +373,7 @@ class SqlQueue:
         n = cv.naive(now)
         lapsed = conn.execute(
             update(items)
-            .where(items.c.status == "claimed", items.c.lease_expires_at <= n)
+            .where(text(CLAIMED_SQL), items.c.lease_expires_at <= n)  # walks ix_items_claimed
             .values(status="pending", claimed_by=None, lease_token=None, lease_expires_at=None, updated_at=n)
             .returning(items.c.id)
         ).scalars().all()

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, Table, Text, text
 from sqlmodel import Field, SQLModel
 
-from .schema import OPEN_ACTION_SQL
+from .schema import CLAIMED_SQL, OPEN_ACTION_SQL
 
 # BIGINT on PostgreSQL, but INTEGER PRIMARY KEY (the rowid) on SQLite.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
@@ -30,6 +30,8 @@ class ItemRow(SQLModel, table=True):
         Index("ix_items_decided", "status", "decided_at"),
         Index("ix_items_due", "expires_at", "priority", "created_at", "seq",
               sqlite_where=text(OPEN_ACTION_SQL), postgresql_where=text(OPEN_ACTION_SQL)),
+        Index("ix_items_claimed", "lease_expires_at",
+              sqlite_where=text(CLAIMED_SQL), postgresql_where=text(CLAIMED_SQL)),
     )
 
     seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
