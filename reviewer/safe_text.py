@@ -75,8 +75,13 @@ def _picture(m: re.Match[str]) -> str:
     return chr(0x2400 + code) if code < 0x20 else "␡" if code == 0x7F else "�"
 
 
+def has_controls(text: str) -> bool:
+    """Whether `text` holds any character `safe_line` would escape."""
+    return _UNSAFE_LINE.search(text) is not None
+
+
 def one_cell(text: str) -> str:
     """`text` with each control or bidi character replaced by one visible cell (`␛`, `�`).
 
     For a last check on what is about to be drawn, where the width must not change."""
-    return _UNSAFE_LINE.sub(_picture, text) if _UNSAFE_LINE.search(text) else text
+    return _UNSAFE_LINE.sub(_picture, text) if has_controls(text) else text

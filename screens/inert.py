@@ -6,7 +6,7 @@ from rich.segment import Segment
 from textual.color import Color
 from textual.filter import LineFilter
 
-from reviewer.safe_text import one_cell
+from reviewer.safe_text import has_controls, one_cell
 
 
 class InertFilter(LineFilter):
@@ -17,4 +17,6 @@ class InertFilter(LineFilter):
     """
 
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        if not has_controls("".join(s.text for s in segments)):
+            return segments  # the usual case: one scan of the line, nothing rebuilt
         return [s if s.control else Segment(one_cell(s.text), s.style) for s in segments]
