@@ -216,7 +216,7 @@ class Gate:
         current = q.wait_for_decision(item_id, timeout)
         if current.status in SETTLED:
             return self._from_item(current, tool, arguments)
-        gave_up = abandoned.is_set() or wait_s is not None
+        gave_up = abandoned.is_set() or (wait_s is not None and wait_s <= timeout)
         why = "the agent stopped waiting" if gave_up else "deadline passed"
         return self._from_item(q.expire(item_id, why), tool, arguments)
 
@@ -323,7 +323,7 @@ def _bad_duration(name: str, value: float | None, *, zero_ok: bool = False) -> s
     if value < 0 or (value == 0 and not zero_ok):
         return f"{name} must be positive, got {value!r}"
     if value > MAX_TIMEOUT_S:
-        return f"{name} is more than {MAX_TIMEOUT_S:,.0f} s (30 days), got {value!r}"
+        return f"{name} is more than {MAX_TIMEOUT_S / 86400:.0f} days, got {value!r}"
     return None
 
 

@@ -64,12 +64,16 @@ def standing_decision(item: QueueItem) -> Decision | None:
     return None
 
 
+def is_critical_action(item: OutputItem | ActionItem) -> bool:
+    """A critical action: typed confirmation in the TUI, two approvers where the queue asks."""
+    return item.kind == "action" and getattr(item, "risk", None) == "critical"
+
+
 def needs_second_approval(item: OutputItem | ActionItem, d: DecisionIn, *, approvals: int,
                           two_approvers: bool) -> bool:
     """True when `d` is the first of the two approvals a critical action needs in a queue
     with `two_approvers`; the item then goes back to pending for a second reviewer."""
-    return (two_approvers and item.kind == "action" and getattr(item, "risk", None) == "critical"
-            and d.verdict in APPROVALS and approvals == 0)
+    return two_approvers and is_critical_action(item) and d.verdict in APPROVALS and approvals == 0
 
 
 def second_approval(item_id: str, d: DecisionIn, current_round: list[Decision]) -> DecisionIn:

@@ -13,7 +13,6 @@ Status = Literal["pending", "claimed", "decided", "expired"]
 
 KINDS: tuple[str, ...] = get_args(Kind)
 RISKS: tuple[str, ...] = get_args(Risk)
-VERDICTS: tuple[str, ...] = get_args(Verdict)
 STATUSES: tuple[str, ...] = get_args(Status)
 OPEN: tuple[str, ...] = ("pending", "claimed")
 SETTLED: tuple[str, ...] = ("decided", "expired")

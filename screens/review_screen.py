@@ -27,6 +27,7 @@ from textual.widgets import Footer, Static
 from reviewer.errors import AlreadyDecided, Expired, LeaseError
 from reviewer.models import ActionItem, DecisionIn, Lease, OutputItem, QueueItem
 from reviewer.queue import ReviewQueue
+from reviewer.rules import is_critical_action
 from reviewer.safe_text import DISPLAY_LIMIT, safe_line
 from reviewer.vocab import DEFAULT_LEASE_S
 
@@ -287,7 +288,7 @@ class ReviewScreen(AppScreen):
         self._load(self._next_request(), partial(self.session.decide, self.item, d, lease))
 
     def _critical(self) -> bool:
-        return self.item is not None and isinstance(self.item.item, ActionItem) and self.item.item.risk == "critical"
+        return self.item is not None and is_critical_action(self.item.item)
 
     def _confirm_critical(self, then: Callable[[], None]) -> None:
         """Run `then` at once, or for a critical action after its tool name is typed."""

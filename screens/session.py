@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reviewer.errors import AlreadyDecided, LeaseError, NotFound
+from reviewer.rules import is_critical_action
 from reviewer.vocab import DEFAULT_LEASE_S
 
 if TYPE_CHECKING:
@@ -71,8 +72,8 @@ class ReviewSession:
         q = self.queue()
         recorded, claimed = q.decide_and_next(item.id, decision, lease=lease, then=self.source.walk(),
                                               lease_s=DEFAULT_LEASE_S)
-        action = item.item.kind == "action" and getattr(item.item, "risk", None) == "critical"
-        first_of_two = action and recorded.verdict != "reject" and q.get(item.id).status == "pending"
+        first_of_two = (is_critical_action(item.item) and recorded.verdict != "reject"
+                        and q.get(item.id).status == "pending")
         if claimed is None:
             return Shown(None, decided=recorded, first_of_two=first_of_two)
         return Shown(claimed.item, claimed.lease, decided=recorded, first_of_two=first_of_two)

@@ -78,6 +78,8 @@ class SqlQueue:
         self.origin = origin or f"{socket.gethostname()}:{os.getpid()}"
         self._file = sqlite_file(engine)
         self._file_id = _file_id(self._file)
+        self._inserted = ANALYZE_FROM  # look at the statistics on the first enqueue, then
+        # after every ANALYZE_FROM new items (not on each gate request)
         if migrate_schema:
             with self._errors():
                 migrate.upgrade(engine)
@@ -165,7 +167,9 @@ class SqlQueue:
             except IntegrityError:  # a concurrent writer inserted one of our ids: look again
                 if attempt == 2:
                     raise StorageError("could not enqueue: ids kept colliding") from None
-        if self.sqlite:
+        self._inserted += sum(r.outcome == "inserted" for r in results)
+        if self.sqlite and self._inserted >= ANALYZE_FROM:
+            self._inserted = 0
             self._analyze_if_grown()
         return results
 
