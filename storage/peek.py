@@ -4,7 +4,7 @@ Opening `SqlQueue` imports SQLAlchemy and SQLModel, which costs more than Textua
 The queue screen's first page (the default view: open items, triage order) is read here with
 plain `sqlite3` instead, and the app opens the real queue right after the first paint; counts
 come with it. The queries mirror `SqlQueue.list_items(order="triage")`; `tests/test_peek.py`
-checks they agree. `get_item` serves `reviewer show` the same way. Anything unusual (not
+checks they agree. `get_document` serves `reviewer show` the same way. Anything unusual (not
 SQLite, no file yet, an older schema) returns None and the caller uses the real queue.
 """
 
@@ -30,6 +30,8 @@ FIELDS = (
     "decided_at", "decided_by", "approvals",
 )  # fmt: skip
 _COLS = ", ".join(FIELDS)
+DECISION_FIELDS = ("id", "item_id", "seq", "verdict", "reviewer", "reasons", "comment", "correction",
+                   "arguments", "scores", "duration_ms", "decided_at", "reverts", "origin")
 _OPEN = "status IN ('pending', 'claimed')"
 
 
@@ -93,9 +95,11 @@ def _peek(conn: sqlite3.Connection, limit: int) -> list[Any]:
     return [_row(r) for r in rows]
 
 
-def get_item(url: str, item_id: str) -> QueueItem | None:
-    """One item with its decisions, read without SQLAlchemy (for `reviewer show`); None when
-    this path does not apply (not SQLite, older schema, unreadable). Raises NotFound."""
+def get_document(url: str, item_id: str) -> dict[str, Any] | None:
+    """One item with its decisions in the shape of QueueItem's JSON (fields at their defaults
+    may be absent; timestamps are naive UTC), read without pydantic or SQLAlchemy, for
+    `reviewer show`. None when this path does not apply (not SQLite, older schema,
+    unreadable). Raises NotFound."""
     with _read_only(url) as conn:
         if conn is None:
             return None
@@ -104,17 +108,38 @@ def get_item(url: str, item_id: str) -> QueueItem | None:
             ds = conn.execute("SELECT * FROM decisions WHERE item_id = ? ORDER BY seq", (item_id,)).fetchall()
         except sqlite3.Error:
             return None
-    from reviewer.errors import no_item
-    from reviewer.models import ActionItem, OutputItem, QueueItem
-
-    from . import convert as cv
-
     if row is None:
+        from reviewer.errors import no_item
+
         raise no_item(item_id)
-    # The item is validated (one kind's schema, not the union's); the row around it was
-    # validated when it was written, so it is assembled as it is: building QueueItem's own
-    # validator would cost this command a third of its time.
-    kind = OutputItem if row["kind"] == "output" else ActionItem
-    return QueueItem.model_construct(**cv.summary_kwargs(cv.Row(dict(row))),
-                                     item=kind.model_validate_json(row["payload"]),
-                                     decisions=[cv.decision(cv.Row(dict(d))) for d in ds])
+    doc = {k: row[k] for k in FIELDS}
+    inner = doc["tags"].strip("\n")
+    doc["tags"] = inner.split("\n") if inner else []
+    doc["flags"] = json.loads(doc["flags"])
+    doc["item"] = json.loads(row["payload"])
+    doc["decisions"] = [_decision(d) for d in ds]
+    return doc
+
+
+def _decision(r: sqlite3.Row) -> dict[str, Any]:
+    d = {k: r[k] for k in DECISION_FIELDS}
+    d["by"] = r["by_kind"]
+    for k in ("reasons", "arguments", "scores"):
+        d[k] = None if d[k] is None else json.loads(d[k])
+    return d
+
+
+def as_queue_item(doc: dict[str, Any]) -> QueueItem:
+    """`get_document`'s answer as a QueueItem. The item is validated (one kind's schema, not
+    the union's); the row around it was validated when it was written, so it is assembled as
+    it is: building QueueItem's own validator would cost `show --json` a third of its time."""
+    from reviewer.models import ActionItem, Decision, FlagSummary, OutputItem, QueueItem
+
+    kind = OutputItem if doc["kind"] == "output" else ActionItem
+    fields = {k: doc[k] for k in FIELDS}
+    for k in ("created_at", "enqueued_at", "expires_at", "lease_expires_at", "decided_at"):
+        fields[k] = _time(fields[k])
+    fields["flags"] = [FlagSummary(**f) for f in doc["flags"]]
+    return QueueItem.model_construct(**fields, item=kind.model_validate(doc["item"]),
+                                     decisions=[Decision.model_validate(d | {"decided_at": _time(d["decided_at"])})
+                                                for d in doc["decisions"]])

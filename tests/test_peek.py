@@ -62,3 +62,25 @@ async def test_app_paints_the_peek_then_works_on_the_real_queue(tmp_path):
         await settle(pilot, lambda: getattr(app.screen, "item", None) is not None)
         await pilot.press("a")
         await settle(pilot, lambda: q.get("out-0").status == "decided")
+
+
+def test_show_reads_the_same_item_without_pydantic_as_through_the_queue(tmp_path):
+    from reviewer.cli.render import render_item
+    from reviewer.storage.peek import as_queue_item, get_document
+
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    q = SqlQueue.open(url)
+    q.enqueue_many([output(1), action(2)])
+    q.decide("out-1", DecisionIn(verdict="correct", reviewer="a", correction="Better.", reasons=["tone"]))
+    q.decide("act-2", DecisionIn(verdict="correct", reviewer="b", arguments={"amount": 1}))
+    for item_id in ("out-1", "act-2"):
+        doc = get_document(url, item_id)
+        via_queue = q.get(item_id)
+        text = render_item(doc)
+        assert text == render_item(via_queue.model_dump(mode="json"))
+        assert ("Better." in text) == (item_id == "out-1")  # the correction is shown
+        assert as_queue_item(doc) == via_queue
+    code = (f"import sys\nfrom reviewer.cli.render import render_item\nfrom reviewer.storage.peek import get_document\n"
+            f"render_item(get_document({url!r}, 'out-1'))\nprint('pydantic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["False"], out.stderr

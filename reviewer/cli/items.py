@@ -177,16 +177,18 @@ def list_cmd(c: Ctx, limit: int, after: str | None, order: str, as_json: bool, *
 @pass_ctx
 def show(c: Ctx, item_id: str, as_json: bool) -> None:
     """Show one item: flags, conversation, context, output or action, and decisions."""
-    from reviewer.storage.peek import get_item
+    from reviewer.storage.peek import as_queue_item, get_document
 
     from ..config import resolve_db_url
 
-    # SQLite reads need no ORM: the standard library answers in a fraction of the time
-    q = get_item(resolve_db_url(c.db), item_id) or c.queue.get(item_id)
+    # SQLite reads need neither the ORM nor, for text, pydantic: the standard library answers
+    # in a fraction of the time
+    doc = get_document(resolve_db_url(c.db), item_id)
     if as_json:
+        q = as_queue_item(doc) if doc is not None else c.queue.get(item_id)
         say_json(q.model_dump_json(indent=2))
     else:
-        say(render_item(q))
+        say(render_item(doc if doc is not None else c.queue.get(item_id).model_dump(mode="json")))
 
 
 @cli.command()

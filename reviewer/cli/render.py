@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..vocab import OPEN
 
 if TYPE_CHECKING:
-    from ..models import ItemSummary, QueueItem
+    from ..models import ItemSummary
 
 
 def age_of(dt: Any) -> str:
@@ -40,46 +42,62 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(fmt.format(*r).rstrip() for r in [header, *rows])
 
 
-def render_item(q: QueueItem) -> str:
-    """A readable, terminal-safe text view of one item."""
-    from ..models import OutputItem
+def _when(text: str | None) -> datetime | None:
+    """A timestamp of the item's JSON (`...Z`) or of a raw SQLite row (naive UTC)."""
+    if text is None:
+        return None
+    dt = datetime.fromisoformat(text)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+def render_item(q: Mapping[str, Any]) -> str:
+    """A readable, terminal-safe text view of one item, from its JSON form (QueueItem's
+    `model_dump(mode="json")`; fields at their defaults may be absent)."""
     from ..safe_text import safe, safe_line
 
-    it = q.item
-    lines = [f"{q.kind} {safe_line(q.id)}  queue={safe_line(q.queue)}  priority={q.priority}  "
-             f"status={q.status}" + (f" ({q.verdict} by {safe_line(q.decided_by)})" if q.verdict else "")]
-    src = it.source
-    meta = [f"{safe_line(k, 40)}={safe_line(str(v), 60)}" for k, v in src.model_dump(exclude_none=True).items()]
+    it = q["item"]
+    lines = [f"{q['kind']} {safe_line(q['id'])}  queue={safe_line(q['queue'])}  priority={q['priority']}  "
+             f"status={q['status']}" + (f" ({q['verdict']} by {safe_line(q['decided_by'])})" if q.get("verdict") else "")]
+    meta = [f"{safe_line(k, 40)}={safe_line(str(v), 60)}" for k, v in it.get("source", {}).items() if v is not None]
     if meta:
         lines.append("source: " + "  ".join(meta))
-    if it.tags:
-        lines.append("tags: " + ", ".join(safe_line(t, 40) for t in it.tags))
-    for f in it.flags:
-        score = f" {f.score:.2f}" if f.score is not None else ""
-        lines.append(f"flag: {safe_line(f.reason)}{score}  {safe_line(f.detail, 200)}")
-    for m in it.input.messages:
-        lines.append(f"\n[{safe_line(m.role, 20)}]\n{safe(m.content)}")
-    if it.input.text:
-        lines.append(f"\n[input]\n{safe(it.input.text)}")
-    for doc in it.context.documents:
-        lines.append(f"\n[document {safe_line(doc.id, 60)}] {safe_line(doc.title)}\n{safe(doc.text)}")
-    if it.context.metadata:
-        lines.append("\n[metadata]\n" + safe(json.dumps(it.context.metadata, indent=2, ensure_ascii=False)))
-    if isinstance(it, OutputItem):
-        lines.append(f"\n[output]\n{safe(it.output)}")
-        if it.reference:
-            lines.append(f"\n[reference]\n{safe(it.reference)}")
+    if it.get("tags"):
+        lines.append("tags: " + ", ".join(safe_line(t, 40) for t in it["tags"]))
+    for f in it.get("flags", []):
+        score = f" {f['score']:.2f}" if f.get("score") is not None else ""
+        lines.append(f"flag: {safe_line(f['reason'])}{score}  {safe_line(f.get('detail') or '', 200)}")
+    given = it.get("input", {})
+    for m in given.get("messages", []):
+        lines.append(f"\n[{safe_line(m['role'], 20)}]\n{safe(m['content'])}")
+    if given.get("text"):
+        lines.append(f"\n[input]\n{safe(given['text'])}")
+    context = it.get("context", {})
+    for doc in context.get("documents", []):
+        lines.append(f"\n[document {safe_line(doc.get('id') or '', 60)}] {safe_line(doc.get('title') or '')}\n"
+                     f"{safe(doc['text'])}")
+    if context.get("metadata"):
+        lines.append("\n[metadata]\n" + safe(json.dumps(context["metadata"], indent=2, ensure_ascii=False)))
+    if q["kind"] == "output":
+        lines.append(f"\n[output]\n{safe(it['output'])}")
+        if it.get("reference"):
+            lines.append(f"\n[reference]\n{safe(it['reference'])}")
     else:
-        a = it.action
-        lines.append(f"\n[action] {safe_line(a.tool)}  risk={it.risk}"
-                     + (f"  deadline {age_of(q.expires_at)}" if q.expires_at and q.status in OPEN else ""))
-        lines.append(safe(json.dumps(a.arguments, indent=2, ensure_ascii=False)))
-        if a.rationale:
-            lines.append(f"rationale: {safe(a.rationale)}")
-    for d in q.decisions:
-        extra = f" reverts {d.reverts}" if d.reverts else ""
-        lines.append(f"\ndecision {d.seq}: {d.verdict} by {safe_line(d.reviewer)} at "
-                     f"{d.decided_at:%Y-%m-%d %H:%M:%S}Z{extra}"
-                     + (f" reasons={','.join(d.reasons)}" if d.reasons else "")
-                     + (f" comment={safe_line(d.comment, 200)}" if d.comment else ""))
+        a = it["action"]
+        deadline = _when(q.get("expires_at"))
+        lines.append(f"\n[action] {safe_line(a['tool'])}  risk={q['risk']}"
+                     + (f"  deadline {age_of(deadline)}" if deadline and q["status"] in OPEN else ""))
+        lines.append(safe(json.dumps(a.get("arguments", {}), indent=2, ensure_ascii=False)))
+        if a.get("rationale"):
+            lines.append(f"rationale: {safe(a['rationale'])}")
+    for d in q.get("decisions", []):
+        when = _when(d["decided_at"])
+        extra = f" reverts {d['reverts']}" if d.get("reverts") else ""
+        lines.append(f"\ndecision {d['seq']}: {d['verdict']} by {safe_line(d['reviewer'])} at "
+                     f"{when:%Y-%m-%d %H:%M:%S}Z{extra}"
+                     + (f" reasons={','.join(safe_line(r, 40) for r in d['reasons'])}" if d.get("reasons") else "")
+                     + (f" comment={safe_line(d['comment'], 200)}" if d.get("comment") else ""))
+        if d.get("correction") is not None:
+            lines.append(f"[correction]\n{safe(d['correction'])}")
+        if d.get("arguments") is not None:
+            lines.append("[approved arguments]\n" + safe(json.dumps(d["arguments"], indent=2, ensure_ascii=False)))
     return "\n".join(lines)
