@@ -116,6 +116,12 @@ def metadata(it: OutputItem | ActionItem) -> Text:
     return t
 
 
+def context(it: OutputItem | ActionItem, guidance: str | None) -> Text:
+    """The left pane: why the item is here, the guidelines, conversation, documents, metadata."""
+    parts = [flags(it), guidelines(guidance), conversation(it), documents(it), metadata(it)]
+    return Text("\n").join(p for p in parts if p)
+
+
 def action_title(it: ActionItem, deadline: datetime | None, now: datetime) -> Text:
     """`Action tool RISK 12m30s left`."""
     t = Text()

@@ -75,7 +75,8 @@ class QueueScreen(AppScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Opening queue…", style="dim"), id="counts")
-        # The filter bar mounts just after the first paint (Lazy): the list shows sooner.
+        # The filter bar and the footer mount just after the first paint (Lazy): the list
+        # shows sooner (the footer's keys alone cost a sixth of the first paint).
         yield Lazy(Horizontal(
             Select[str]([], prompt="queue: all", id="f-queue", compact=True),
             Select[str]([(Text(f"status: {k}"), k) for k in STATUS_CHOICES], value="open",
@@ -86,7 +87,7 @@ class QueueScreen(AppScreen):
         ))
         yield Input(placeholder="/  search outputs, questions, tags and flags", id="search", compact=True)
         yield QueueList(clock=self.rapp.clock, id="list")
-        yield Footer()
+        yield Lazy(Footer())
 
     def on_mount(self) -> None:
         self.query_one(QueueList).focus()

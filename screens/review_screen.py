@@ -97,11 +97,8 @@ class ReviewScreen(AppScreen):
         yield Static(Text("Loading…", style="dim"), id="item-title")
         with Horizontal(id="review-body"):
             with VerticalScroll(id="context"):
-                yield Static(id="flags")
-                yield Static(id="guidelines")
-                yield Static(id="conversation")
-                yield Static(id="documents")
-                yield Static(id="meta")
+                # one widget for the whole pane: one text to wrap and lay out per item
+                yield Static(id="context-text")
             with Vertical(id="main"):
                 yield Static(id="main-title")
                 with Vertical(id="main-body"):
@@ -179,7 +176,7 @@ class ReviewScreen(AppScreen):
 
     def show_done(self) -> None:
         self.query_one("#item-title", Static).update(Text(" Queue done ", style="bold reverse green"))
-        for wid in ("#flags", "#guidelines", "#conversation", "#documents", "#meta", "#main-title"):
+        for wid in ("#context-text", "#main-title"):
             self.query_one(wid, Static).update("")
         self._layout(scroll=True, diff=False, preview=False)
         self.query_one("#output-text", Static).update(
@@ -187,11 +184,8 @@ class ReviewScreen(AppScreen):
 
     def show(self, q: QueueItem, note: str | None) -> None:
         self.query_one("#item-title", Static).update(panes.title(q, self.rapp.clock(), self.lease is not None, note))
-        self.query_one("#flags", Static).update(panes.flags(q.item))
-        self.query_one("#guidelines", Static).update(panes.guidelines(self.rapp.settings.for_queue(q.queue).guidelines))
-        self.query_one("#conversation", Static).update(panes.conversation(q.item))
-        self.query_one("#documents", Static).update(panes.documents(q.item))
-        self.query_one("#meta", Static).update(panes.metadata(q.item))
+        self.query_one("#context-text", Static).update(
+            panes.context(q.item, self.rapp.settings.for_queue(q.queue).guidelines))
         self.show_main()
 
     def _layout(self, *, scroll: bool, diff: bool, preview: bool) -> None:
