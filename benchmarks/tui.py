@@ -124,7 +124,6 @@ MEMORY = """
 import asyncio, json, sys, time
 from textual.widgets import Input
 from reviewer.config import open_queue
-from reviewer.settings import Settings
 from reviewer.screens import make_app
 from reviewer.screens.queue_list import QueueList
 from reviewer.storage.peek import peek
@@ -139,7 +138,7 @@ async def settle(app, timeout=120.0):
         await asyncio.sleep(0.02)
         quiet = 0 if any(not w.is_finished for w in app.workers) else quiet + 1
 async def main():
-    app = make_app(lambda: open_queue(url), reviewer="bench", settings=Settings(), config={},
+    app = make_app(lambda: open_queue(url), reviewer="bench", config={},
                    peek=lambda: peek(url))
     async with app.run_test(size=(160, 45)) as pilot:
         while not (app.screen.query(QueueList) and app.screen.query_one(QueueList).total):
@@ -201,12 +200,11 @@ async def key_to_next(db: str, n: int) -> list[float]:
     from reviewer.screens import make_app
     from reviewer.screens.queue_list import QueueList
     from reviewer.screens.review_screen import ReviewScreen
-    from reviewer.settings import Settings
 
     q = open_queue(db)
     actions = q.count(ItemFilter(kind="action", status=["pending", "claimed"]))
     q.close()
-    app = make_app(lambda: open_queue(db), reviewer="bench", settings=Settings(), config={})
+    app = make_app(lambda: open_queue(db), reviewer="bench", config={})
     times: list[float] = []
     async with app.run_test(size=(160, 45)) as pilot:
         while not (app.screen.query(QueueList) and app.screen.query_one(QueueList).total):

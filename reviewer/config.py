@@ -77,14 +77,49 @@ def reviewer_name() -> str:
 
 
 def open_queue(db: str | None = None) -> ReviewQueue:
-    """Open the configured local queue (imports the ORM on first use).
-
-    Queues with `two_approvers = true` in `[queues.NAME]` need two distinct approvers for
-    critical actions; the queue itself enforces it.
-    """
+    """Open the configured local queue (imports the ORM on first use). Each queue's rules
+    (two approvers, reasons, guidelines, lease) live in the database: `reviewer queue set`."""
     from reviewer.storage import SqlQueue
 
-    queues = load_config().get("queues", {})
-    two = [name for name, opts in queues.items() if isinstance(opts, dict) and opts.get("two_approvers")]
-    queue: ReviewQueue = SqlQueue.open(resolve_db_url(db), two_approvers=two)
+    if message := old_queue_warning():
+        import sys
+
+        print(f"warning: {message}", file=sys.stderr)
+    queue: ReviewQueue = SqlQueue.open(resolve_db_url(db))
     return queue
+
+
+def old_queue_keys(config: dict[str, Any]) -> str | None:
+    """What to run instead of the `[queues.NAME]` tables of an old `reviewer.toml`, which are
+    no longer read (a queue's rules live in the queue), or None when there are none."""
+    queues = config.get("queues")
+    if not isinstance(queues, dict) or not queues:
+        return None
+    import shlex
+
+    commands = []
+    for name, opts in queues.items():
+        args = ["reviewer", "queue", "set", str(name)]
+        if isinstance(opts, dict):
+            if opts.get("two_approvers"):
+                args.append("--two-approvers")
+            if opts.get("reasons"):
+                args += ["--reasons", ",".join(map(str, opts["reasons"]))]
+            if opts.get("guidelines"):
+                args += ["--guidelines", str(opts["guidelines"])]
+        commands.append(shlex.join(args))
+    return ("reviewer.toml: the [queues.*] settings are no longer read, and are NOT in effect: a "
+            "queue's rules now live in the queue, shared by everyone who uses it. Set them once "
+            "with:\n  " + "\n  ".join(commands) + "\nthen remove [queues.*] from reviewer.toml.")
+
+
+_said: set[str] = set()
+
+
+def old_queue_warning(config: dict[str, Any] | None = None) -> str | None:
+    """`old_queue_keys`, once per process: the CLI prints it, the TUI shows it."""
+    message = old_queue_keys(load_config() if config is None else config)
+    if message is None or message in _said:
+        return None
+    _said.add(message)
+    return message

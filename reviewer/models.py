@@ -17,7 +17,18 @@ from typing import Annotated, Any, Literal
 from .rules import DecidedBy
 from .safe_text import CONTROL_CHARS
 from .timefmt import utcnow
-from .vocab import HIGH_RISKS, RISKS, STATUSES, Kind, Risk, Status, Verdict
+from .vocab import (
+    ACTION_REASONS,
+    DEFAULT_LEASE_S,
+    HIGH_RISKS,
+    OUTPUT_REASONS,
+    RISKS,
+    STATUSES,
+    Kind,
+    Risk,
+    Status,
+    Verdict,
+)
 
 __all__ = ["RISKS", "STATUSES", "utcnow"]  # re-exported: models and storage use them
 
@@ -58,7 +69,7 @@ _FREE = ConfigDict(extra="allow", defer_build=True, allow_inf_nan=False)
 """Models that keep extra keys the submitter sent (provider fields, free metadata)."""
 
 
-def _check_label(value: str) -> str:
+def check_label(value: str) -> str:
     if not _LABEL.match(value):
         raise ValueError("must be a non-empty string without control or bidi characters")
     return value
@@ -94,7 +105,7 @@ def _chars(value: dict[str, Any] | list[Any], depth: int) -> int:
     return n
 
 
-Label = Annotated[str, AfterValidator(_check_label)]
+Label = Annotated[str, AfterValidator(check_label)]
 """A name (id, queue, tag, reason, tool, reviewer): non-empty, no control characters."""
 
 
@@ -383,11 +394,40 @@ class ItemFilter(_Model):
     ids: list[str] | None = None
 
 
+MIN_LEASE_S, MAX_LEASE_S = 30, 86_400
+MAX_REVIEWS = 10
+
+
+class QueueSettings(_Model):
+    """A queue's own rules, stored in the queue and enforced by it (never read from a
+    client's config): `reviewer queue set NAME ...`."""
+
+    two_approvers: bool = Field(default=False, description="critical actions need two distinct approvers")
+    reasons: list[Label] | None = Field(
+        default=None, max_length=100, description="the reject-reason taxonomy offered to reviewers "
+        "(default: one for outputs, one for actions)")
+    guidelines: str | None = Field(default=None, max_length=20_000, description="shown on the review screen")
+    lease_s: int | None = Field(default=None, ge=MIN_LEASE_S, le=MAX_LEASE_S,
+                                description=f"how long a claim holds an item (default {int(DEFAULT_LEASE_S)} s)")
+    reviews_per_item: int = Field(default=1, ge=1, le=MAX_REVIEWS,
+                                  description="reviews each output needs (recorded; k > 1 review is not built yet)")
+
+    def reasons_for(self, kind: str) -> list[str]:
+        """The reject reasons for an item of `kind` in this queue."""
+        return list(self.reasons or (ACTION_REASONS if kind == "action" else OUTPUT_REASONS))
+
+    @property
+    def lease_seconds(self) -> float:
+        return float(self.lease_s) if self.lease_s is not None else DEFAULT_LEASE_S
+
+
 class Claim(_Model):
-    """A claimed item: the lease that holds it and the item itself, in one answer."""
+    """A claimed item: the lease that holds it, the item itself and its queue's settings
+    (guidelines, reasons), in one answer."""
 
     lease: Lease
     item: QueueItem
+    settings: QueueSettings = Field(default_factory=QueueSettings)
 
 
 class NextItem(_Model):

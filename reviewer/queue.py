@@ -25,6 +25,7 @@ from .models import (
     NextItem,
     OutputItem,
     QueueItem,
+    QueueSettings,
 )
 from .vocab import DEFAULT_LEASE_S
 
@@ -127,6 +128,15 @@ class ReviewQueue(Protocol):
 
     def audit(self, item_id: str | None = None, *, limit: int = 1000) -> list[AuditEntry]:
         """The audit log, oldest first."""
+
+    def queue_settings(self, queue: str) -> QueueSettings:
+        """The rules of `queue` (the defaults when none were set)."""
+
+    def all_queue_settings(self) -> dict[str, QueueSettings]:
+        """Every queue that has settings of its own, by name."""
+
+    def set_queue_settings(self, queue: str, settings: QueueSettings, *, actor: str) -> QueueSettings:
+        """Replace the rules of `queue` (audited as `actor`)."""
 
     def get_cursor(self, name: str) -> int:
         """The stored position of export cursor `name` (0 when new)."""

@@ -18,6 +18,16 @@ OPEN: tuple[str, ...] = ("pending", "claimed")
 SETTLED: tuple[str, ...] = ("decided", "expired")
 HIGH_RISKS: tuple[str, ...] = ("high", "critical")  # may never approve themselves on timeout
 
+ACTION_REASONS: tuple[str, ...] = (
+    "unsafe", "wrong_arguments", "not_requested", "policy_violation", "needs_more_context",
+    "prompt_injection", "other",
+)  # fmt: skip
+OUTPUT_REASONS: tuple[str, ...] = (
+    "hallucination", "unfaithful_to_context", "wrong_numbers", "pii_leak", "policy_violation",
+    "prompt_injection", "tone", "format", "incomplete", "other",
+)  # fmt: skip
+"""The reject reasons a queue offers when it names none of its own."""
+
 DEFAULT_LEASE_S = 300.0
 """How long a claim holds an item for its reviewer; the TUI renews it while the item is open."""
 

@@ -32,7 +32,6 @@ from .source import Source
 # queue screen has painted (see storage.peek).
 if TYPE_CHECKING:
     from reviewer.queue import ReviewQueue
-    from reviewer.settings import Settings
 
 # The cyclic GC's thresholds while the app runs (CPython's default is 700, 10, 10). Each
 # decision allocates thousands of short-lived render objects (strips, segments, caches): with
@@ -61,8 +60,7 @@ class ReviewerApp(App[None]):
             self.item_id = item_id
 
     def __init__(self, open_queue: Callable[[], ReviewQueue], *, reviewer: str,
-                 settings: Settings | None = None, config: dict[str, Any] | None = None,
-                 keymap: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow,
+                 config: dict[str, Any] | None = None, keymap: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow,
                  peek: Callable[[], Any] | None = None) -> None:
         super().__init__()
         self._open_queue = open_queue
@@ -70,7 +68,6 @@ class ReviewerApp(App[None]):
         self.queue: ReviewQueue | None = None  # set by the QueueReady handler once opened
         self.queue_ready = threading.Event()
         self.reviewer = reviewer
-        self._settings = settings
         self._config = config or {}
         self.clock = clock
         self.history: list[str] = []  # ids decided in this session, for undo
@@ -80,18 +77,14 @@ class ReviewerApp(App[None]):
     def get_line_filters(self) -> Sequence[LineFilter]:
         return [*super().get_line_filters(), self._inert]
 
-    @property
-    def settings(self) -> Settings:
-        """Per-queue settings (reasons, guidelines), loaded on first use."""
-        if self._settings is None:
-            from reviewer.settings import load_settings
-
-            self._settings = load_settings(self._config)
-        return self._settings
-
     def on_mount(self) -> None:
         if self._keymap:
             self.set_keymap(self._keymap)
+        from reviewer.config import old_queue_warning
+
+        if message := old_queue_warning(self._config):
+            self.notify(message, title="Old settings not in effect", severity="warning", timeout=60,
+                        markup=False)
         # The first page, read with the standard library before the first frame (tens of ms
         # on a 100k queue; a thread would fight the mounting for the interpreter), so the very
         # first paint shows rows. The ORM opens after that paint.
@@ -243,8 +236,7 @@ class ReviewerApp(App[None]):
 
 
 def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = None,
-             settings: Settings | None = None, config: dict[str, Any] | None = None,
-             clock: Callable[[], datetime] = utcnow, peek: Callable[[], Any] | None = None) -> ReviewerApp:
+             config: dict[str, Any] | None = None, clock: Callable[[], datetime] = utcnow, peek: Callable[[], Any] | None = None) -> ReviewerApp:
     """Build the app. `open_queue` runs in a worker; with `peek` (see storage.peek), after the
     first paint."""
     from reviewer.config import load_config, reviewer_name
@@ -254,7 +246,6 @@ def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = No
     return ReviewerApp(
         open_queue,
         reviewer=reviewer or reviewer_name(),
-        settings=settings,
         config=config,
         keymap=config.get("keymap"),
         clock=clock,

@@ -25,11 +25,18 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 
 from reviewer.errors import AlreadyDecided, Expired, LeaseError
-from reviewer.models import ActionItem, DecisionIn, Lease, OutputItem, QueueItem
+from reviewer.models import (
+    MIN_LEASE_S,
+    ActionItem,
+    DecisionIn,
+    Lease,
+    OutputItem,
+    QueueItem,
+    QueueSettings,
+)
 from reviewer.queue import ReviewQueue
 from reviewer.rules import is_critical_action
 from reviewer.safe_text import DISPLAY_LIMIT, safe_line
-from reviewer.vocab import DEFAULT_LEASE_S
 
 from . import panes
 from .base import AppScreen
@@ -92,6 +99,7 @@ class ReviewScreen(AppScreen):
         self.mode = "output"
         self.busy = False
         self.request = 0  # the latest load; results of older ones are dropped
+        self.settings = QueueSettings()  # the shown item's queue's: guidelines, reasons, lease
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading…", style="dim"), id="item-title")
@@ -112,7 +120,7 @@ class ReviewScreen(AppScreen):
 
     def on_mount(self) -> None:
         self.open(self.first_id, index=self.index)
-        self.set_interval(DEFAULT_LEASE_S / 3, self.renew)
+        self.set_interval(MIN_LEASE_S / 3, self.renew)
         self.set_interval(1.0, self.tick)
 
     # -- loading: workers take their inputs as arguments and answer with Loaded ---------
@@ -159,6 +167,7 @@ class ReviewScreen(AppScreen):
             self._reclaim()
             return
         self.item, self.lease = shown.item, shown.lease
+        self.settings = shown.settings or self.settings
         self.correction = None
         self.shown_at = time.monotonic()
         if shown.item is None:
@@ -185,7 +194,7 @@ class ReviewScreen(AppScreen):
     def show(self, q: QueueItem, note: str | None) -> None:
         self.query_one("#item-title", Static).update(panes.title(q, self.rapp.clock(), self.lease is not None, note))
         self.query_one("#context-text", Static).update(
-            panes.context(q.item, self.rapp.settings.for_queue(q.queue).guidelines))
+            panes.context(q.item, self.settings.guidelines))
         self.show_main()
 
     def _layout(self, *, scroll: bool, diff: bool, preview: bool) -> None:
@@ -239,12 +248,14 @@ class ReviewScreen(AppScreen):
     # -- leases -------------------------------------------------------------------------
 
     def renew(self) -> None:
-        if self.lease is not None:
-            self._renew(self.session, self.lease)
+        """Renew the lease once a third of it has run (the queue's own lease length)."""
+        length = self.settings.lease_seconds
+        if self.lease is not None and (self.lease.expires_at - self.rapp.clock()).total_seconds() < length * 2 / 3:
+            self._renew(self.session, self.lease, length)
 
     @work(thread=True, exclusive=True, group="renew", exit_on_error=False)
-    def _renew(self, session: ReviewSession, lease: Lease) -> None:
-        self.post_message(self.Renewed(lease, *session.renew(lease)))
+    def _renew(self, session: ReviewSession, lease: Lease, length: float) -> None:
+        self.post_message(self.Renewed(lease, *session.renew(lease, length)))
 
     def on_review_screen_renewed(self, msg: Renewed) -> None:
         if self.lease is None or self.lease.token != msg.old.token or self.lease.item_id != msg.old.item_id:
@@ -331,7 +342,7 @@ class ReviewScreen(AppScreen):
     def action_reject(self) -> None:
         if not self._can_decide() or self.item is None:
             return
-        reasons = self.rapp.settings.reasons(self.item.queue, self.item.kind)
+        reasons = self.settings.reasons_for(self.item.kind)
 
         def done(result: tuple[list[str], str | None] | None) -> None:
             if result is not None:

@@ -14,7 +14,7 @@ from reviewer.rules import is_critical_action
 from reviewer.vocab import DEFAULT_LEASE_S
 
 if TYPE_CHECKING:
-    from reviewer.models import Decision, DecisionIn, Lease, QueueItem
+    from reviewer.models import Decision, DecisionIn, Lease, QueueItem, QueueSettings
     from reviewer.queue import ReviewQueue
 
     from .source import Source
@@ -25,13 +25,15 @@ FIRST = "This is the first item you can review here."
 @dataclass(frozen=True)
 class Shown:
     """What to show next: an item (None: nothing left), the lease held on it (None:
-    read-only), why it is read-only or nothing moved, and the decision that led here."""
+    read-only), why it is read-only or nothing moved, the decision that led here, and the
+    item's queue settings (guidelines, reasons, lease length)."""
 
     item: QueueItem | None
     lease: Lease | None = None
     note: str | None = None
     decided: Decision | None = None
     first_of_two: bool = False
+    settings: QueueSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,10 @@ class ReviewSession:
             return Shown(None)
         try:
             claimed = q.claim(item_id, self.reviewer, lease_s=DEFAULT_LEASE_S)
-            return Shown(claimed.item, claimed.lease)
+            return Shown(claimed.item, claimed.lease, settings=claimed.settings)
         except (LeaseError, AlreadyDecided) as e:
-            return Shown(q.get(item_id), None, str(e))
+            item = q.get(item_id)
+            return Shown(item, None, str(e), settings=q.queue_settings(item.queue))
         except NotFound as e:
             return Shown(None, None, str(e))
 
@@ -65,7 +68,7 @@ class ReviewSession:
                                lease_s=DEFAULT_LEASE_S)
         if claimed is None:
             return Shown(None, None, FIRST if backwards else None)
-        return Shown(claimed.item, claimed.lease)
+        return Shown(claimed.item, claimed.lease, settings=claimed.settings)
 
     def decide(self, item: QueueItem, decision: DecisionIn, lease: Lease | None) -> Shown:
         """Record `decision` on `item` and claim the next one: one queue call."""
@@ -76,11 +79,12 @@ class ReviewSession:
                         and q.get(item.id).status == "pending")
         if claimed is None:
             return Shown(None, decided=recorded, first_of_two=first_of_two)
-        return Shown(claimed.item, claimed.lease, decided=recorded, first_of_two=first_of_two)
+        return Shown(claimed.item, claimed.lease, decided=recorded, first_of_two=first_of_two,
+                     settings=claimed.settings)
 
-    def renew(self, lease: Lease) -> tuple[Lease | None, str | None]:
+    def renew(self, lease: Lease, lease_s: float = DEFAULT_LEASE_S) -> tuple[Lease | None, str | None]:
         """The renewed lease, or None and why it was lost."""
         try:
-            return self.queue().renew(lease, lease_s=DEFAULT_LEASE_S), None
+            return self.queue().renew(lease, lease_s=lease_s), None
         except LeaseError as e:
             return None, str(e)

@@ -10,7 +10,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from reviewer.errors import (
     AlreadyDecided,
     Conflict,
     Expired,
+    Invalid,
     LeaseError,
     NotFound,
     ReviewerError,
@@ -43,6 +44,8 @@ from reviewer.models import (
     NextItem,
     OutputItem,
     QueueItem,
+    QueueSettings,
+    check_label,
     new_id,
     parse_item,
     utcnow,
@@ -57,7 +60,7 @@ from . import queries as sq
 from .engine import is_sqlite, make_engine, sqlite_file
 from .errors import storage_error
 from .schema import CLAIMED_SQL
-from .tables import audit, cursors, decisions, items
+from .tables import audit, cursors, decisions, items, queue_settings
 
 BATCH = 500  # ids per IN (...) lookup
 ANALYZE_FROM = 1_000  # items: below this the planner's guesses are good enough
@@ -68,12 +71,11 @@ class SqlQueue:
     """A review queue in a SQL database. Thread-safe; one instance per process is enough."""
 
     def __init__(self, engine: Engine, *, origin: str | None = None, migrate_schema: bool = True,
-                 two_approvers: Iterable[str] = (), clock: Callable[[], datetime] = utcnow):
-        """`two_approvers`: queues whose critical actions need two distinct approvers.
-        `clock`: the current UTC time, for leases, deadlines and decisions (tests pass a fake)."""
+                 clock: Callable[[], datetime] = utcnow):
+        """`clock`: the current UTC time, for leases, deadlines and decisions (tests pass a fake).
+        Each queue's rules (two approvers, lease length) are read from the database."""
         self.engine = engine
         self.clock = clock
-        self.two_approvers = frozenset(two_approvers)
         self.sqlite = is_sqlite(engine)
         self.origin = origin or f"{socket.gethostname()}:{os.getpid()}"
         self._file = sqlite_file(engine)
@@ -422,11 +424,20 @@ class SqlQueue:
 
     def _lease(self, conn: Connection, item_id: str, reviewer: str, token: str, now: datetime,
                lease_s: float) -> Claim:
+        """The claim just written, with its queue's settings; a queue's own lease length
+        overrides the one asked for."""
+        item = self._get(conn, item_id)
+        settings = self._settings(conn, item.queue)
+        if settings.lease_s is not None and settings.lease_s != lease_s:
+            lease_s = settings.lease_s
+            conn.execute(update(items).where(items.c.id == item_id).values(
+                lease_expires_at=cv.naive(now + timedelta(seconds=lease_s))))
+            item = item.model_copy(update={"lease_expires_at": now + timedelta(seconds=lease_s)})
         expires = now + timedelta(seconds=lease_s)
         self._audit(conn, [{"actor": reviewer, "action": "claim", "item_id": item_id,
                             "detail": {"lease_s": lease_s}}], now)
         lease = Lease(item_id=item_id, token=token, reviewer=reviewer, expires_at=expires)
-        return Claim(lease=lease, item=self._get(conn, item_id))
+        return Claim(lease=lease, item=item, settings=settings)
 
     def _claim_first(self, conn: Connection, reviewer: str, places: list[tuple[list[Any], tuple[Any, ...]]],
                      flt: ItemFilter | None, now: datetime, lease_s: float, backwards: bool = False) -> Claim | None:
@@ -525,8 +536,10 @@ class SqlQueue:
 
     def renew(self, lease: Lease, *, lease_s: float = DEFAULT_LEASE_S) -> Lease:
         now = self.clock()
-        expires = now + timedelta(seconds=lease_s)
         with self._write() as conn:
+            queue = conn.execute(select(items.c.queue).where(items.c.id == lease.item_id)).scalar()
+            own = self._settings(conn, queue).lease_s if queue is not None else None
+            expires = now + timedelta(seconds=own or lease_s)
             done = conn.execute(
                 update(items)
                 .where(items.c.id == lease.item_id, items.c.lease_token == lease.token,
@@ -642,7 +655,7 @@ class SqlQueue:
                 expired = True
             else:
                 if rules.needs_second_approval(item, decision, approvals=row.approvals,
-                                               two_approvers=row.queue in self.two_approvers):
+                                               two_approvers=self._settings(conn, row.queue).two_approvers):
                     result = self._record(conn, item_id, decision, now, status="pending", by=by)
                 else:
                     if row.approvals:
@@ -676,6 +689,38 @@ class SqlQueue:
             return self._record(conn, item_id, d, now, reverts=last)
 
     # -- export cursors -----------------------------------------------------------------
+
+    # -- queue settings -----------------------------------------------------------------
+
+    def _settings(self, conn: Connection, queue: str) -> QueueSettings:
+        text = conn.execute(select(queue_settings.c.settings).where(queue_settings.c.queue == queue)).scalar()
+        return QueueSettings() if text is None else QueueSettings.model_validate_json(text)
+
+    def queue_settings(self, queue: str) -> QueueSettings:
+        with self._read() as conn:
+            return self._settings(conn, queue)
+
+    def all_queue_settings(self) -> dict[str, QueueSettings]:
+        with self._read() as conn:
+            return {r.queue: QueueSettings.model_validate_json(r.settings)
+                    for r in conn.execute(select(queue_settings).order_by(queue_settings.c.queue))}
+
+    def set_queue_settings(self, queue: str, settings: QueueSettings, *, actor: str) -> QueueSettings:
+        try:
+            check_label(queue)
+        except ValueError as e:
+            raise Invalid(f"queue name {queue!r}: {e}") from e
+        now = self.clock()
+        text = settings.model_dump_json(exclude_defaults=True)
+        with self._write() as conn:
+            done = conn.execute(update(queue_settings).where(queue_settings.c.queue == queue).values(
+                settings=text, updated_at=cv.naive(now), updated_by=actor)).rowcount
+            if not done:
+                conn.execute(insert(queue_settings).values(queue=queue, settings=text,
+                                                           updated_at=cv.naive(now), updated_by=actor))
+            self._audit(conn, [{"actor": actor, "action": "queue_settings",
+                                "detail": {"queue": queue, "settings": json.loads(text)}}], now)
+        return settings
 
     def get_cursor(self, name: str) -> int:
         with self._read() as conn:

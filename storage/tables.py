@@ -107,7 +107,34 @@ class CursorRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
+class QueueSettingsRow(SQLModel, table=True):
+    """A queue's own rules (`reviewer.models.QueueSettings` as JSON); a queue without a row
+    has the defaults."""
+
+    __tablename__ = "queue_settings"
+    queue: str = Field(sa_column=Column(Text, primary_key=True))
+    settings: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    updated_by: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class TokenRow(SQLModel, table=True):
+    """A gateway API token: its name (the identity of every request made with it), role and
+    queues. Only a SHA-256 of the secret is kept."""
+
+    __tablename__ = "tokens"
+    id: str = Field(sa_column=Column(Text, primary_key=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    role: str = Field(sa_column=Column(Text, nullable=False))
+    queues: str | None = Field(default=None, sa_column=Column(Text))
+    hash: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
+
+
 items: Table = ItemRow.__table__  # type: ignore[attr-defined]
 decisions: Table = DecisionRow.__table__  # type: ignore[attr-defined]
 audit: Table = AuditRow.__table__  # type: ignore[attr-defined]
 cursors: Table = CursorRow.__table__  # type: ignore[attr-defined]
+queue_settings: Table = QueueSettingsRow.__table__  # type: ignore[attr-defined]
+tokens: Table = TokenRow.__table__  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tuikit import ACTIONS, SIZE, act, app_for, loaded, make_queue, open_item, screen_text, settle
 
-from reviewer.models import DecisionIn, parse_item
+from reviewer.models import DecisionIn, QueueSettings, parse_item
 from reviewer.screens.dialogs import ArgumentsEditor, ConfirmCorrection, RejectDialog, TypedConfirm
 from reviewer.screens.review_screen import ReviewScreen
 from reviewer.storage import SqlQueue
@@ -144,7 +144,8 @@ async def test_edit_of_a_critical_action_still_needs_the_typed_name(queue):
 
 
 async def test_two_approvers_from_the_tui(tmp_path):
-    q = SqlQueue.open(f"sqlite:///{tmp_path / 'q.db'}", two_approvers=["payments"])
+    q = SqlQueue.open(f"sqlite:///{tmp_path / 'q.db'}")
+    q.set_queue_settings("payments", QueueSettings(two_approvers=True), actor="admin")
     q.enqueue_many(ACTIONS)
     app = app_for(q)
     async with app.run_test(size=SIZE) as pilot:

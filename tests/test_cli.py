@@ -266,3 +266,53 @@ def test_stats(loaded):
     data = json.loads(loaded("stats", "--json").output)
     assert (data["pending"], data["decided"], data["decided_today"], data["total"]) == (16, 1, 1, 17)
     assert "decided today 1" in loaded("stats").output
+
+
+CRITICAL = ('{"kind": "action", "id": "wire-1", "queue": "payments", "risk": "critical", '
+            '"action": {"tool": "transfer_funds", "arguments": {"amount": 48500}}}\n')
+
+
+def _cli(cwd, db, *args, name="alice"):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "REVIEWER_DB": str(db), "REVIEWER_NAME": name}
+    return subprocess.run([sys.executable, "-m", "reviewer", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, input=None)
+
+
+def test_two_approvers_is_the_queues_rule_whatever_directory_a_client_runs_in(tmp_path):
+    """The old bypass: the rule came from the toml of the caller's directory."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    db = tmp_path / "q.db"
+    assert _cli(a, db, "queue", "set", "payments", "--two-approvers").returncode == 0
+    (a / "items.jsonl").write_text(CRITICAL)
+    assert _cli(a, db, "ingest", "items.jsonl").returncode == 0
+    first = _cli(b, db, "decide", "wire-1", "--approve", name="alice")  # b has no reviewer.toml
+    assert first.returncode == 0, first.stderr
+    assert json.loads(_cli(b, db, "show", "wire-1", "--json").stdout)["status"] == "pending"
+    same = _cli(b, db, "decide", "wire-1", "--approve", name="alice")
+    assert same.returncode == 4 and "different approver" in same.stderr
+    assert _cli(b, db, "decide", "wire-1", "--approve", name="bob").returncode == 0
+    assert json.loads(_cli(a, db, "show", "wire-1", "--json").stdout)["status"] == "decided"
+
+
+def test_an_old_toml_queue_setting_is_named_with_the_command_that_replaces_it(tmp_path):
+    (tmp_path / "reviewer.toml").write_text('[queues.payments]\ntwo_approvers = true\nreasons = ["fraud"]\n')
+    r = _cli(tmp_path, tmp_path / "q.db", "list")
+    assert r.returncode == 0
+    assert "NOT in effect" in r.stderr
+    assert "reviewer queue set payments --two-approvers --reasons fraud" in r.stderr
+    assert r.stderr.count("NOT in effect") == 1
+
+
+def test_queue_set_and_show(run):
+    r = run("queue", "set", "finchat", "--reasons", "wrong_numbers, tone", "--lease", "10m",
+            "--guidelines", "Quote figures exactly.")
+    assert r.exit_code == 0, r.output
+    shown = json.loads(run("queue", "show", "finchat", "--json").output)["finchat"]
+    assert (shown["reasons"], shown["lease_s"], shown["guidelines"]) == (["wrong_numbers", "tone"], 600,
+                                                                         "Quote figures exactly.")
+    assert run("queue", "set", "finchat", "--lease", "soon").exit_code == 2
+    assert "lease_s" in run("queue", "set", "finchat", "--lease", "5s").output  # below the minimum
+    assert run("queue", "set", "finchat", "--reasons", "default").exit_code == 0
+    assert "the default taxonomy" in run("queue", "show", "finchat").output
+    assert "nothing to change" in run("queue", "set", "finchat").output

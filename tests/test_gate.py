@@ -16,7 +16,7 @@ import pytest
 
 from reviewer import ActionRejected, Gate
 from reviewer.errors import Conflict, Expired
-from reviewer.models import DecisionIn, ItemFilter
+from reviewer.models import DecisionIn, ItemFilter, QueueSettings
 from reviewer.policy import parse_policy
 from reviewer.storage import SqlQueue
 
@@ -242,7 +242,8 @@ def test_async_request_and_async_guard(db):
 
 
 def test_two_distinct_approvers_for_critical_actions(tmp_path):
-    q = SqlQueue.open(f"sqlite:///{tmp_path / 'q.db'}", two_approvers=["payments"])
+    q = SqlQueue.open(f"sqlite:///{tmp_path / 'q.db'}")
+    q.set_queue_settings("payments", QueueSettings(two_approvers=True), actor="admin")
     q.enqueue(action(1, queue="payments", risk="critical"))
     q.decide("act-1", DecisionIn(verdict="correct", reviewer="alice", arguments={"order_id": "1", "amount": 1.0}))
     item = q.get("act-1")

@@ -10,7 +10,6 @@ from tuikit import SIZE, clock, loaded, settle
 
 from reviewer.models import DecisionIn, ItemFilter
 from reviewer.screens import make_app
-from reviewer.settings import Settings
 from reviewer.storage import SqlQueue
 from reviewer.storage.peek import peek
 
@@ -53,7 +52,7 @@ async def test_app_paints_the_peek_then_works_on_the_real_queue(tmp_path):
     url = f"sqlite:///{tmp_path / 'q.db'}"
     q = SqlQueue.open(url)
     q.enqueue_many([output(i) for i in range(5)])
-    app = make_app(lambda: SqlQueue.open(url), reviewer="alice", settings=Settings(), config={},
+    app = make_app(lambda: SqlQueue.open(url), reviewer="alice", config={},
                    clock=clock, peek=lambda: peek(url))
     async with app.run_test(size=SIZE) as pilot:
         lst = await loaded(pilot)

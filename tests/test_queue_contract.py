@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reviewer.errors import AlreadyDecided, Conflict, Expired, Invalid, LeaseError, NotFound
-from reviewer.models import DecisionIn, ItemFilter, NextItem
+from reviewer.models import DecisionIn, ItemFilter, NextItem, QueueSettings
 from reviewer.queue import ReviewQueue
 
 from factories import HOSTILE, action, output
@@ -399,3 +399,25 @@ def test_search_forgives_a_typo_on_sqlite(squeue):
     squeue.enqueue_many([output("pw", output="To reset your password open the account page."),
                          output("x", output="Nothing to see here.")])
     assert [s.id for s in squeue.search("pasword reset")] == ["out-pw"]
+
+
+def test_a_queue_keeps_and_enforces_its_own_settings(queue, clock):
+    assert queue.queue_settings("payments") == QueueSettings()
+    queue.set_queue_settings("payments", QueueSettings(two_approvers=True, reasons=["fraud"], lease_s=60,
+                                                       guidelines="Check the IBAN."), actor="admin")
+    assert queue.all_queue_settings()["payments"].reasons == ["fraud"]
+    queue.enqueue(action(1, queue="payments", risk="critical"))
+    claim = queue.claim("act-1", "alice", lease_s=600)
+    assert claim.settings.guidelines == "Check the IBAN."
+    assert claim.settings.reasons_for("action") == ["fraud"]
+    assert claim.lease.expires_at == clock() + timedelta(seconds=60)  # the queue's lease wins
+    assert queue.renew(claim.lease, lease_s=900).expires_at == clock() + timedelta(seconds=60)
+    queue.decide("act-1", approve("alice"), lease=claim.lease)
+    assert queue.get("act-1").status == "pending"  # one of two approvals
+    with pytest.raises(Conflict, match="different approver"):
+        queue.decide("act-1", approve("alice"))
+    queue.decide("act-1", approve("bob"))
+    assert queue.get("act-1").status == "decided"
+    assert any(a.action == "queue_settings" and a.actor == "admin" for a in queue.audit())
+    with pytest.raises(Invalid):
+        queue.set_queue_settings("bad\x1bname", QueueSettings(), actor="admin")

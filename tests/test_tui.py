@@ -19,7 +19,6 @@ from reviewer.screens.dialogs import (
 )
 from reviewer.screens.queue_screen import QueueScreen
 from reviewer.screens.review_screen import ReviewScreen
-from reviewer.settings import Settings
 
 from factories import HOSTILE
 
@@ -224,7 +223,7 @@ async def test_help_lists_every_key_with_its_id(queue):
 
 
 async def test_keys_can_be_remapped_by_id(queue):
-    app = make_app(lambda: queue, reviewer="alice", settings=Settings(), clock=clock,
+    app = make_app(lambda: queue, reviewer="alice", clock=clock,
                    config={"keymap": {"review.approve": "y"}})
     async with app.run_test(size=SIZE) as pilot:
         await open_item(pilot, "fin-1")
@@ -291,7 +290,7 @@ async def test_database_error_shows_message_and_retry_recovers(tmp_path):
             raise StorageError("the queue database is locked by another process", hint="retry in a moment")
         return good
 
-    app = make_app(opener, reviewer="alice", settings=Settings(), config={}, clock=clock)
+    app = make_app(opener, reviewer="alice", config={}, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, ErrorScreen))
         assert "locked by another process" in screen_text(app)

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reviewer.models import parse_item
+from reviewer.models import QueueSettings, parse_item
 from reviewer.screens import make_app
 from reviewer.screens.queue_list import QueueList
-from reviewer.settings import QueueSettings, Settings
 from reviewer.storage import SqlQueue
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -91,8 +90,9 @@ def make_queue(tmp_path: Path, extra: list[Any] | None = None) -> SqlQueue:
 
 
 def app_for(queue: SqlQueue, **kw: Any):
-    settings = Settings(queues={"finchat": QueueSettings(guidelines="Quote figures exactly, with currency.")})
-    return make_app(lambda: queue, reviewer="alice", settings=settings, config={}, clock=clock, **kw)
+    queue.set_queue_settings("finchat", QueueSettings(guidelines="Quote figures exactly, with currency."),
+                             actor="admin")
+    return make_app(lambda: queue, reviewer="alice", config={}, clock=clock, **kw)
 
 
 async def settle(pilot, until=None, tries: int = 200) -> None:
