@@ -9,6 +9,7 @@ from sqlalchemy import Engine, inspect, text
 from .schema import HEAD
 
 SCRIPTS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 7263002  # PostgreSQL advisory lock key held while migrating
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -28,9 +29,15 @@ def upgrade(engine: Engine, *, force: bool = False) -> tuple[str | None, str]:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(SCRIPTS))
+    # One transaction for every step, begun before Alembic sees the connection (so Alembic,
+    # which commits after each step on SQLite, leaves it alone), holding the write lock
+    # (SQLite) or an advisory lock (PostgreSQL) from the start: processes that open a new
+    # queue at the same moment take turns, and the later ones find it current.
     with engine.connect() as conn:
         conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-        conn.commit()
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
     return before, current_revision(engine) or HEAD

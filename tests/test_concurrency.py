@@ -10,7 +10,7 @@ import pytest
 from reviewer.storage import SqlQueue
 
 from factories import output
-from workers import claim_and_decide
+from workers import claim_and_decide, open_new_queue
 
 N_ITEMS = 300
 N_WORKERS = 4
@@ -39,3 +39,23 @@ def test_parallel_claims_never_overlap(backend, request):
     claims = Counter(a.item_id for a in q.audit(limit=100_000) if a.action == "claim")
     assert len(claims) == N_ITEMS and max(claims.values()) == 1
     q.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_processes_opening_a_new_queue_at_once_all_get_it(backend, request, tmp_path):
+    """An agent and a reviewer starting together on a fresh database: the migrations run
+    once, as one transaction; the others wait and find the schema current."""
+    ctx = mp.get_context("spawn")
+    for round_ in range(3):
+        url = (f"sqlite:///{tmp_path / f'new{round_}.db'}" if backend == "sqlite"
+               else request.getfixturevalue("pg_url") if round_ == 0 else None)
+        if url is None:
+            break  # one fresh schema per PostgreSQL test
+        start, out = ctx.Barrier(N_WORKERS), ctx.Queue()
+        procs = [ctx.Process(target=open_new_queue, args=(url, start, out)) for _ in range(N_WORKERS)]
+        for p in procs:
+            p.start()
+        results = [out.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        assert results == ["ok"] * N_WORKERS

@@ -39,3 +39,15 @@ def decide_forever(url: str) -> None:
 
 if __name__ == "__main__":
     decide_forever(sys.argv[1])
+
+
+def open_new_queue(url: str, start: Any, out: Any) -> None:
+    """Open (and so create and migrate) a queue the moment the others do; report the outcome."""
+    from reviewer.storage import SqlQueue
+
+    start.wait()
+    try:
+        SqlQueue.open(url).count()
+        out.put("ok")
+    except Exception as e:
+        out.put(f"{type(e).__name__}: {e}")
