@@ -6,7 +6,9 @@ ReviewerError
  +-- Conflict          the request contradicts the stored state
  |    +-- LeaseError   no valid lease, or another reviewer holds the item
  |    +-- AlreadyDecided / Expired
- +-- StorageError      the database is unreachable, locked, corrupt or too old
+ +-- StorageError      the database (or gateway) is unreachable, locked, corrupt or too old
+ +-- Unauthorized      no valid gateway token
+ +-- Forbidden         the token may not do this
 """
 
 from __future__ import annotations
@@ -50,3 +52,11 @@ class StorageError(ReviewerError):
 
 def no_item(item_id: str) -> NotFound:
     return NotFound(f"no item with id {item_id!r}", hint="reviewer list shows the ids")
+
+
+class Unauthorized(ReviewerError):
+    """No valid token (missing, unknown or revoked)."""
+
+
+class Forbidden(ReviewerError):
+    """A valid token whose role, queues or name do not allow the request."""

@@ -44,10 +44,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import Invalid
 from .vocab import HIGH_RISKS, RISKS
+
+if TYPE_CHECKING:
+    from .models import ActionItem
 
 Verb = Literal["allow", "review", "deny"]
 Outcome = Literal["match", "no match", "unknown", "other tool"]
@@ -396,3 +399,20 @@ def load_policy(path: str | Path) -> Policy:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise Invalid(f"{p}: not valid TOML: {e}") from None
     return parse_policy(data, str(p))
+
+
+def applied(item: ActionItem, verdict: Verdict) -> ActionItem:
+    """`item` as the policy has it: at least the policy's risk (and that risk's priority), its
+    timeout where the item sets none, its `on_timeout`. Used by the gateway, which applies
+    its own policy to every action it receives, so an agent cannot skip it."""
+    from .models import ActionItem
+    from .vocab import risk_priority
+
+    risk = max((item.risk, verdict.risk or item.risk), key=RISKS.index)
+    data = item.model_dump(exclude_none=True)
+    data.update(risk=risk, priority=min(item.priority, risk_priority(risk)))
+    if item.timeout_s is None and item.expires_at is None and verdict.timeout_s is not None:
+        data["timeout_s"] = verdict.timeout_s
+    if verdict.on_timeout:
+        data["on_timeout"] = verdict.on_timeout
+    return ActionItem.model_validate(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -87,22 +88,44 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def _sql_queue(db_url: str, clock: FakeClock) -> SqlQueue:
-    return SqlQueue.open(db_url, clock=clock)
+@contextmanager
+def _sql_queue(db_url: str, clock: FakeClock) -> Iterator[ReviewQueue]:
+    q = SqlQueue.open(db_url, clock=clock)
+    try:
+        yield q
+    finally:
+        q.close()
 
 
-# Every ReviewQueue implementation the contract suite runs against, as a factory of a database
-# URL and the fake clock. The gateway's HTTP client (serving the same database) joins here.
-IMPLEMENTATIONS = {"sql": _sql_queue}
+@contextmanager
+def _http_queue(db_url: str, clock: FakeClock) -> Iterator[ReviewQueue]:
+    """The gateway's client, against a real uvicorn in dev mode (names taken as sent) over a
+    SqlQueue on the same fake clock; tokens and roles have their own tests."""
+    from reviewer.client import HttpQueue
+
+    from gateway import serve
+
+    backing = SqlQueue.open(db_url, clock=clock)
+    with serve(backing, dev=True, sweep_s=0) as url:
+        q = HttpQueue(url)
+        try:
+            yield q
+        finally:
+            q.close()
+    backing.close()
+
+
+# Every ReviewQueue implementation the contract suite runs against, as a context manager over a
+# database URL and the fake clock.
+IMPLEMENTATIONS = {"sql": _sql_queue, "http": _http_queue}
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
 def queue(request: pytest.FixtureRequest, db_url: str, clock: FakeClock) -> Iterator[ReviewQueue]:
     """The queue under contract (each implementation, on SQLite and PostgreSQL), on a fake clock.
     Contract tests use the ReviewQueue protocol only."""
-    q = IMPLEMENTATIONS[request.param](db_url, clock)
-    yield q
-    q.close()
+    with IMPLEMENTATIONS[request.param](db_url, clock) as q:
+        yield q
 
 
 @pytest.fixture

@@ -1,0 +1,122 @@
+"""The gateway's request and response bodies beyond the wire models: one definition shared by
+the server (`reviewer.server`) and its client (`reviewer.client`). Pydantic only."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .models import (
+    Claim,
+    Decision,
+    DecisionIn,
+    Item,
+    ItemFilter,
+    Lease,
+    NextItem,
+    QueueSettings,
+)
+from .vocab import DEFAULT_LEASE_S
+
+MAX_WAIT_S = 30.0
+"""The longest one long-poll holds a request; clients poll again until their own deadline."""
+
+MAX_BATCH = 5000
+Order = Literal["priority", "age", "recent", "deadline", "triage"]
+LeaseSeconds = Field(default=DEFAULT_LEASE_S, gt=0, le=86_400)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Batch(_Body):
+    items: list[Item] = Field(max_length=MAX_BATCH)
+
+
+class ListQuery(_Body):
+    filter: ItemFilter | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    after: str | None = None
+    order: Order = "priority"
+
+
+class CountQuery(_Body):
+    filter: ItemFilter | None = None
+
+
+class SearchQuery(_Body):
+    query: str = Field(max_length=1000)
+    filter: ItemFilter | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class ClaimNext(_Body):
+    reviewer: str
+    where: ItemFilter | NextItem | None = None
+    after: str | None = None
+    backwards: bool = False
+    lease_s: float = LeaseSeconds
+
+
+class ClaimOne(_Body):
+    reviewer: str
+    lease_s: float = LeaseSeconds
+
+
+class Renew(_Body):
+    lease: Lease
+    lease_s: float = LeaseSeconds
+
+
+class Release(_Body):
+    lease: Lease
+
+
+class Decide(_Body):
+    decision: DecisionIn
+    lease: Lease | None = None
+
+
+class DecideNext(_Body):
+    decision: DecisionIn
+    lease: Lease | None = None
+    then: NextItem | None = None
+    lease_s: float = LeaseSeconds
+
+
+class Decided(_Body):
+    decision: Decision
+    next: Claim | None = None
+
+
+class PolicyDecision(_Body):
+    verdict: Literal["approve", "reject"]
+    rule: str
+
+
+class Undo(_Body):
+    reviewer: str
+
+
+class Expire(_Body):
+    comment: str = Field(default="deadline passed", max_length=1000)
+
+
+class Position(_Body):
+    position: int = Field(ge=0)
+
+
+class Settings(_Body):
+    settings: QueueSettings
+
+
+class Problem(BaseModel):
+    """Every refusal and error: the CLI's one line, its hint, and the error's kind."""
+
+    error: str
+    hint: str | None = None
+    type: str = Field(description="ReviewerError subclass: Invalid, NotFound, Conflict, LeaseError, "
+                      "AlreadyDecided, Expired, StorageError, Unauthorized, Forbidden")

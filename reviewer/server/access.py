@@ -1,0 +1,68 @@
+"""Who may do what: the roles of `reviewer.principal`, checked on the server for every request.
+
+Identity comes from the token: a name a client sends (a reviewer, an actor) must be the
+token's own name, or the request is refused. In dev mode (loopback only, no tokens) the
+caller is an admin whose name is whatever the client says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reviewer.errors import Forbidden
+from reviewer.models import ItemFilter, NextItem
+from reviewer.principal import Principal
+from reviewer.queue import ReviewQueue
+
+
+def require(p: Principal, *roles: str) -> None:
+    if p.role not in roles:
+        raise Forbidden(f"a {p.role} token may not do this (needs {' or '.join(roles)})",
+                        hint="ask an admin for a token with that role")
+
+
+def same_name(p: Principal, name: str, dev: bool) -> None:
+    if not dev and name != p.name:
+        raise Forbidden(f"this token acts as {p.name!r}, not {name!r}",
+                        hint="the gateway takes your identity from your token; use your own name")
+
+
+def queue_allowed(p: Principal, queues: Iterable[str]) -> None:
+    for q in queues:
+        if not p.may_use(q):
+            raise Forbidden(f"this token may not use queue {q!r}", hint=f"its queues: {', '.join(p.queues or [])}")
+
+
+def scoped(p: Principal, flt: ItemFilter | None) -> ItemFilter | None:
+    """A filter limited to the caller's queues: refused when it names another queue, narrowed
+    when the caller has exactly one."""
+    if p.queues is None:
+        return flt
+    flt = flt or ItemFilter()
+    if flt.queue is None:
+        if len(p.queues) != 1:
+            raise Forbidden("this token may use only some queues: name one in the filter",
+                            hint=f"its queues: {', '.join(p.queues)}")
+        return flt.model_copy(update={"queue": p.queues[0]})
+    queue_allowed(p, [flt.queue])
+    return flt
+
+
+def scoped_next(p: Principal, where: ItemFilter | NextItem | None) -> ItemFilter | NextItem | None:
+    if isinstance(where, NextItem):
+        return where.model_copy(update={"filter": scoped(p, where.filter)})
+    return scoped(p, where)
+
+
+def item_allowed(p: Principal, queue: ReviewQueue, item_id: str) -> None:
+    """May the caller see (and act on) this item: its queue for reviewers; for an agent, only
+    the items it enqueued itself."""
+    if p.role == "admin":
+        return
+    if p.role == "agent":
+        first = queue.audit(item_id, limit=1)
+        if not first or first[0].actor != p.name:
+            raise Forbidden(f"item {item_id!r} was not enqueued by {p.name!r}",
+                            hint="an agent token reads only its own items")
+        return
+    queue_allowed(p, [queue.get(item_id).queue])

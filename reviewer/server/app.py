@@ -1,0 +1,362 @@
+"""The gateway's HTTP API: `ReviewQueue` over JSON, versioned under `/v1`.
+
+One route per protocol call, so each user action is one request; no route returns the whole
+queue. Every route but the health checks needs a bearer token (see `access` for the roles);
+in dev mode, bound to loopback only, no token is asked and names are taken as sent.
+Errors are `Problem` bodies: the CLI's one line, its hint, and the error's type, which the
+client raises again as the same exception.
+"""
+
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
+
+import anyio
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from reviewer import __version__, api
+from reviewer.errors import (
+    AlreadyDecided,
+    Conflict,
+    Expired,
+    Forbidden,
+    Invalid,
+    LeaseError,
+    NotFound,
+    ReviewerError,
+    StorageError,
+    Unauthorized,
+)
+from reviewer.models import (
+    ActionItem,
+    AuditEntry,
+    Changes,
+    Claim,
+    Decision,
+    EnqueueResult,
+    Item,
+    ItemSummary,
+    Lease,
+    OutputItem,
+    QueueItem,
+    QueueSettings,
+)
+from reviewer.policy import Policy, applied
+from reviewer.principal import Principal
+from reviewer.storage.sql_queue import SqlQueue
+from reviewer.storage.tokens import Tokens
+
+from . import access
+
+STATUS: list[tuple[type[ReviewerError], int]] = [
+    (Unauthorized, 401), (Forbidden, 403), (NotFound, 404), (Expired, 409), (AlreadyDecided, 409),
+    (LeaseError, 409), (Conflict, 409), (Invalid, 422), (StorageError, 503), (ReviewerError, 400),
+]
+SWEEP_S = 1.0  # how often the server returns lapsed leases and expires overdue actions
+WAITERS = 2000  # threads for long-polls (each waiting gate holds one, asleep)
+T = TypeVar("T")
+
+
+def problem(e: ReviewerError) -> JSONResponse:
+    code = next(c for cls, c in STATUS if isinstance(e, cls))
+    body = api.Problem(error=str(e), hint=e.hint, type=type(e).__name__)
+    headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+    return JSONResponse(body.model_dump(), status_code=code, headers=headers)
+
+
+def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = None,
+               sweep_s: float = SWEEP_S) -> FastAPI:
+    """The API over `queue`. `dev`: no tokens (the caller binds loopback only). `policy`:
+    applied to every action received, so an agent cannot skip it."""
+    tokens = Tokens(queue.engine)
+    rules = policy or Policy()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WAITERS
+        sweeper = asyncio.create_task(_sweep(queue, sweep_s)) if sweep_s > 0 else None
+        yield
+        if sweeper is not None:
+            sweeper.cancel()
+
+    app = FastAPI(title="reviewer gateway", version=__version__, lifespan=lifespan,
+                  description="Human review of LLM outputs and approval of agent actions. "
+                              "Every route but /healthz and /readyz needs `Authorization: Bearer <token>`.",
+                  responses={k: {"model": api.Problem} for k in (401, 403, 404, 409, 422, 503)})
+
+    @app.exception_handler(ReviewerError)
+    async def _reviewer_error(_: Request, e: ReviewerError) -> JSONResponse:
+        return problem(e)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, e: RequestValidationError) -> JSONResponse:
+        first = e.errors()[0] if e.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
+        return problem(Invalid(f"{where}: {first.get('msg')}" if where else str(first.get("msg")),
+                               hint="see /docs for the request's shape"))
+
+    bearer = HTTPBearer(auto_error=False)
+
+    def caller(cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+        if dev:
+            return Principal(name="dev", role="admin")
+        if cred is None:
+            raise Unauthorized("no token", hint="send Authorization: Bearer <token> (reviewer token create)")
+        p = tokens.check(cred.credentials)
+        if p is None:
+            raise Unauthorized("unknown or revoked token", hint="ask an admin for a new one")
+        return p
+
+    Who = Annotated[Principal, Depends(caller)]
+
+    def name_of(p: Principal, sent: str) -> str:
+        access.same_name(p, sent, dev)
+        return sent
+
+    def actor_of(p: Principal, sent: str | None) -> str:
+        """Who an enqueue is recorded as: the token's name (in dev mode, the name sent)."""
+        return sent if dev and sent else p.name
+
+    # -- health -------------------------------------------------------------------------
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"model": api.Problem}})
+    def readyz() -> dict[str, str]:
+        """Readiness: the database answers."""
+        queue.count()
+        return {"status": "ok"}
+
+    # -- items --------------------------------------------------------------------------
+
+    def received(p: Principal, item: OutputItem | ActionItem) -> tuple[OutputItem | ActionItem, Any]:
+        access.queue_allowed(p, [item.queue])
+        if not isinstance(item, ActionItem):
+            return item, None
+        verdict = rules.evaluate(item.action.tool, item.action.arguments)
+        return applied(item, verdict), verdict
+
+    def settle_by_policy(item: OutputItem | ActionItem, verdict: Any, result: EnqueueResult) -> None:
+        if verdict is not None and verdict.action != "review" and result.outcome == "inserted":
+            assert item.id is not None
+            queue.decide_by_policy(item.id, "approve" if verdict.action == "allow" else "reject",
+                                   verdict.rule or "default")
+
+    @app.post("/v1/items", tags=["items"])
+    def enqueue(item: Item, p: Who, actor: str | None = None) -> EnqueueResult:
+        """Submit one item; idempotent by id. Actions pass the server's policy first."""
+        access.require(p, "agent", "admin")
+        item, verdict = received(p, item)
+        result = queue.enqueue(item, actor=actor_of(p, actor))
+        settle_by_policy(item, verdict, result)
+        return result
+
+    @app.post("/v1/items/batch", tags=["items"])
+    def enqueue_many(body: api.Batch, p: Who, actor: str | None = None) -> list[EnqueueResult]:
+        """Submit many items in one transaction; one result per item, in order."""
+        access.require(p, "agent", "admin")
+        checked = [received(p, i) for i in body.items]
+        results = queue.enqueue_many([i for i, _ in checked], actor=actor_of(p, actor))
+        for (item, verdict), result in zip(checked, results, strict=True):
+            settle_by_policy(item, verdict, result)
+        return results
+
+    @app.get("/v1/items/{item_id}", tags=["items"])
+    def get(item_id: str, p: Who) -> QueueItem:
+        access.item_allowed(p, queue, item_id)
+        return queue.get(item_id)
+
+    @app.post("/v1/items/list", tags=["items"])
+    def list_items(body: api.ListQuery, p: Who) -> list[ItemSummary]:
+        """One page of items (keyset paging with `after`)."""
+        access.require(p, "reviewer", "admin")
+        return queue.list_items(access.scoped(p, body.filter), limit=body.limit, offset=body.offset,
+                                after=body.after, order=body.order)
+
+    @app.post("/v1/items/count", tags=["items"])
+    def count(body: api.CountQuery, p: Who) -> int:
+        access.require(p, "reviewer", "admin")
+        return queue.count(access.scoped(p, body.filter))
+
+    @app.post("/v1/items/search", tags=["items"])
+    def search(body: api.SearchQuery, p: Who) -> list[ItemSummary]:
+        """Fuzzy search, ranked, in the queue."""
+        access.require(p, "reviewer", "admin")
+        return queue.search(body.query, access.scoped(p, body.filter), limit=body.limit)
+
+    @app.get("/v1/stats", tags=["items"])
+    def stats(p: Who) -> dict[str, int]:
+        access.require(p, "reviewer", "admin")
+        return queue.stats()
+
+    @app.get("/v1/facets", tags=["items"])
+    def facets(p: Who) -> dict[str, list[str]]:
+        access.require(p, "reviewer", "admin")
+        found = queue.facets()
+        if p.queues is not None:
+            found["queues"] = [q for q in found["queues"] if p.may_use(q)]
+        return found
+
+    @app.get("/v1/changes", tags=["items"])
+    def changes(p: Who, since: Annotated[int | None, Query(ge=0)] = None,
+                limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> Changes:
+        """What changed since a token: the TUI updates those rows instead of reloading."""
+        access.require(p, "reviewer", "admin")
+        found = queue.changes(since, limit=limit)
+        if p.queues is not None:
+            found.rows = [r for r in found.rows if p.may_use(r.queue)]
+        return found
+
+    # -- claims and decisions -------------------------------------------------------------
+
+    @app.post("/v1/claims/next", tags=["review"])
+    def claim_next(body: api.ClaimNext, p: Who) -> Claim | None:
+        """Claim the next pending item of a filter or a walk; null when there is none."""
+        access.require(p, "reviewer", "admin")
+        return queue.claim_next(name_of(p, body.reviewer), access.scoped_next(p, body.where),
+                                after=body.after, backwards=body.backwards, lease_s=body.lease_s)
+
+    @app.post("/v1/items/{item_id}/claim", tags=["review"])
+    def claim(item_id: str, body: api.ClaimOne, p: Who) -> Claim:
+        access.require(p, "reviewer", "admin")
+        access.item_allowed(p, queue, item_id)
+        return queue.claim(item_id, name_of(p, body.reviewer), lease_s=body.lease_s)
+
+    @app.post("/v1/leases/renew", tags=["review"])
+    def renew(body: api.Renew, p: Who) -> Lease:
+        access.require(p, "reviewer", "admin")
+        name_of(p, body.lease.reviewer)
+        return queue.renew(body.lease, lease_s=body.lease_s)
+
+    @app.post("/v1/leases/release", tags=["review"], status_code=204)
+    def release(body: api.Release, p: Who) -> None:
+        access.require(p, "reviewer", "admin")
+        name_of(p, body.lease.reviewer)
+        queue.release(body.lease)
+
+    @app.post("/v1/items/{item_id}/decisions", tags=["review"])
+    def decide(item_id: str, body: api.Decide, p: Who) -> Decision:
+        """Record a decision; idempotent by decision id (a resend returns the same record)."""
+        access.require(p, "reviewer", "admin")
+        name_of(p, body.decision.reviewer)
+        access.item_allowed(p, queue, item_id)
+        return queue.decide(item_id, body.decision, lease=body.lease)
+
+    @app.post("/v1/items/{item_id}/decide-and-next", tags=["review"])
+    def decide_and_next(item_id: str, body: api.DecideNext, p: Who) -> api.Decided:
+        """Record a decision and claim the next item: one request per key press."""
+        access.require(p, "reviewer", "admin")
+        name_of(p, body.decision.reviewer)
+        access.item_allowed(p, queue, item_id)
+        then = access.scoped_next(p, body.then) if body.then is not None else None
+        decision, nxt = queue.decide_and_next(item_id, body.decision, lease=body.lease,
+                                              then=then, lease_s=body.lease_s)  # type: ignore[arg-type]
+        return api.Decided(decision=decision, next=nxt)
+
+    @app.post("/v1/items/{item_id}/policy-decision", tags=["review"])
+    def decide_by_policy(item_id: str, body: api.PolicyDecision, p: Who) -> Decision:
+        """Settle an action by a policy rule (admin: the server applies its own policy)."""
+        access.require(p, "admin")
+        return queue.decide_by_policy(item_id, body.verdict, body.rule)
+
+    @app.post("/v1/items/{item_id}/undo", tags=["review"])
+    def undo(item_id: str, body: api.Undo, p: Who) -> Decision:
+        """Revert the item's last decision; a reviewer may revert only its own."""
+        access.require(p, "reviewer", "admin")
+        access.item_allowed(p, queue, item_id)
+        if p.role != "admin" and not dev:
+            last = queue.get(item_id).decisions
+            if last and last[-1].reviewer != p.name:
+                raise Forbidden(f"the last decision on {item_id} is {last[-1].reviewer}'s, not yours",
+                                hint="only its reviewer or an admin can undo it")
+        return queue.undo(item_id, name_of(p, body.reviewer))
+
+    @app.post("/v1/items/{item_id}/expire", tags=["review"])
+    def expire(item_id: str, body: api.Expire, p: Who) -> QueueItem:
+        """Expire an open action now (a gate whose agent stopped waiting)."""
+        access.require(p, "agent", "admin")
+        access.item_allowed(p, queue, item_id)
+        return queue.expire(item_id, body.comment)
+
+    @app.post("/v1/expire-overdue", tags=["review"])
+    def expire_overdue(p: Who) -> list[str]:
+        """Sweep now (the server also sweeps every second)."""
+        access.require(p, "admin")
+        return queue.expire_overdue()
+
+    @app.get("/v1/items/{item_id}/decision", tags=["gate"])
+    async def wait_for_decision(item_id: str, p: Who,
+                                wait: Annotated[float, Query(ge=0, le=api.MAX_WAIT_S)] = 0) -> QueueItem:
+        """The item, once settled or after `wait` seconds (a long poll that returns the moment
+        this item is decided)."""
+        await _run(access.item_allowed, p, queue, item_id)
+        return await _run(queue.wait_for_decision, item_id, wait)
+
+    # -- feeds, settings, cursors -----------------------------------------------------------
+
+    @app.get("/v1/decisions", tags=["feeds"])
+    async def decisions_since(p: Who, cursor: Annotated[int, Query(ge=0)] = 0,
+                              limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+                              wait: Annotated[float, Query(ge=0, le=api.MAX_WAIT_S)] = 0) -> list[Decision]:
+        """Decisions after `cursor`, for exporters; with `wait`, a long poll until one lands."""
+        access.require(p, "admin")
+        end = anyio.current_time() + wait
+        while True:
+            found = await _run(queue.decisions_since, cursor, limit=limit)
+            if found or anyio.current_time() >= end:
+                return found
+            await asyncio.sleep(min(0.25, max(0.0, end - anyio.current_time())))
+
+    @app.get("/v1/audit", tags=["feeds"])
+    def audit(p: Who, item_id: str | None = None,
+              limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> list[AuditEntry]:
+        access.require(p, "admin")
+        return queue.audit(item_id, limit=limit)
+
+    @app.get("/v1/queues", tags=["queues"])
+    def all_queue_settings(p: Who) -> dict[str, QueueSettings]:
+        found = queue.all_queue_settings()
+        return {q: s for q, s in found.items() if p.may_use(q)}
+
+    @app.get("/v1/queues/{name}", tags=["queues"])
+    def queue_settings(name: str, p: Who) -> QueueSettings:
+        access.queue_allowed(p, [name])
+        return queue.queue_settings(name)
+
+    @app.put("/v1/queues/{name}", tags=["queues"])
+    def set_queue_settings(name: str, body: api.Settings, p: Who, actor: str | None = None) -> QueueSettings:
+        access.require(p, "admin")
+        return queue.set_queue_settings(name, body.settings, actor=actor_of(p, actor))
+
+    @app.get("/v1/cursors/{name}", tags=["feeds"])
+    def get_cursor(name: str, p: Who) -> int:
+        access.require(p, "admin")
+        return queue.get_cursor(name)
+
+    @app.put("/v1/cursors/{name}", tags=["feeds"], status_code=204)
+    def set_cursor(name: str, body: api.Position, p: Who) -> None:
+        access.require(p, "admin")
+        queue.set_cursor(name, body.position)
+
+    return app
+
+
+async def _run(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+    return await anyio.to_thread.run_sync(lambda: fn(*args, **kw))
+
+
+async def _sweep(queue: SqlQueue, every: float) -> None:
+    """Return lapsed leases and expire overdue actions, here rather than in every client."""
+    while True:
+        await asyncio.sleep(every)
+        with contextlib.suppress(ReviewerError):
+            await _run(queue.expire_overdue)
+
