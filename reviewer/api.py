@@ -113,6 +113,14 @@ class Settings(_Body):
     settings: QueueSettings
 
 
+class Me(_Body):
+    """Who the token makes the caller."""
+
+    name: str
+    role: str
+    queues: list[str] | None = None
+
+
 class Problem(BaseModel):
     """Every refusal and error: the CLI's one line, its hint, and the error's kind."""
 

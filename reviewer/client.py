@@ -107,6 +107,10 @@ class HttpQueue:
 
     # -- the protocol ------------------------------------------------------------------------
 
+    def whoami(self) -> api.Me:
+        """The token's name, role and queues."""
+        return api.Me.model_validate(self._call("GET", "/v1/me"))
+
     def enqueue(self, item: OutputItem | ActionItem, *, actor: str = "ingest") -> EnqueueResult:
         data = self._call("POST", "/v1/items", item, params={"actor": actor})
         return EnqueueResult.model_validate(data)

@@ -1,4 +1,6 @@
-"""Where the queue lives: `--db`, then `REVIEWER_DB`, then `reviewer.toml`, then the user data dir."""
+"""Where the queue lives: `--gateway` or `--db`, then `REVIEWER_GATEWAY` or `REVIEWER_DB`, then
+`gateway` or `db` in `reviewer.toml`, then a SQLite file in the user data dir. A gateway's
+token comes from `REVIEWER_TOKEN` only (never a flag: command lines are visible to others)."""
 
 from __future__ import annotations
 
@@ -55,9 +57,15 @@ def default_db_url() -> str:
     return f"sqlite:///{data_dir() / 'queue.db'}"
 
 
-def resolve_db_url(explicit: str | None = None) -> str:
-    """The database URL to use. A bare path is taken as a SQLite file."""
-    url = explicit or os.environ.get("REVIEWER_DB") or load_config().get("db") or default_db_url()
+def is_gateway(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+def resolve_db_url(explicit: str | None = None, gateway: str | None = None) -> str:
+    """The queue's URL: a database, or a gateway (`http(s)://`). A bare path is a SQLite file."""
+    config = load_config()
+    url = (gateway or explicit or os.environ.get("REVIEWER_GATEWAY") or os.environ.get("REVIEWER_DB")
+           or config.get("gateway") or config.get("db") or default_db_url())
     if "://" not in url:
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
     return url
@@ -76,16 +84,22 @@ def reviewer_name() -> str:
     return name
 
 
-def open_queue(db: str | None = None) -> ReviewQueue:
-    """Open the configured local queue (imports the ORM on first use). Each queue's rules
-    (two approvers, reasons, guidelines, lease) live in the database: `reviewer queue set`."""
-    from reviewer.storage import SqlQueue
-
+def open_queue(db: str | None = None, gateway: str | None = None) -> ReviewQueue:
+    """Open the configured queue: a gateway's (`HttpQueue`, with `REVIEWER_TOKEN`), or a local
+    database (the ORM loads on first use). Each queue's rules (two approvers, reasons,
+    guidelines, lease) live in the queue: `reviewer queue set`."""
     if message := old_queue_warning():
         import sys
 
         print(f"warning: {message}", file=sys.stderr)
-    queue: ReviewQueue = SqlQueue.open(resolve_db_url(db))
+    url = resolve_db_url(db, gateway)
+    if is_gateway(url):
+        from .client import HttpQueue
+
+        return HttpQueue(url, token=os.environ.get("REVIEWER_TOKEN"))
+    from reviewer.storage import SqlQueue
+
+    queue: ReviewQueue = SqlQueue.open(url)
     return queue
 
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from .models import MAX_TIMEOUT_S, new_id
-from .policy import Policy, load_policy
+from .policy import Policy, Verdict, load_policy
 from .rules import POLICY_PREFIX, standing_decision
 from .vocab import RISKS, SETTLED, risk_priority
 
@@ -87,12 +87,9 @@ class Gate:
         agent: str = "agent",
         grace_s: float = 5.0,
     ) -> None:
-        if url is not None:
-            from .errors import ReviewerError
-
-            raise ReviewerError("the remote gateway is not available yet in this version",
-                                hint="use a local queue: Gate() or Gate(db=...)")
         self._db = db
+        self._url = url
+        self._token = token
         self._queue = queue
         self._policy_arg = policy
         self._policy: Policy | None = None
@@ -103,10 +100,20 @@ class Gate:
 
     @property
     def queue(self) -> ReviewQueue:
+        """The queue asked: a gateway's (`url`, or REVIEWER_GATEWAY, with `token` or
+        REVIEWER_TOKEN), or the local one."""
         if self._queue is None:
-            from .config import open_queue
+            import os
 
-            self._queue = open_queue(self._db)
+            from .config import is_gateway, open_queue, resolve_db_url
+
+            where = resolve_db_url(self._db, self._url)
+            if is_gateway(where):
+                from .client import HttpQueue
+
+                self._queue = HttpQueue(where, token=self._token or os.environ.get("REVIEWER_TOKEN"))
+            else:
+                self._queue = open_queue(where)
         return self._queue
 
     @property
@@ -182,7 +189,9 @@ class Gate:
                  trace_id: str | None, abandoned: threading.Event) -> GateDecision:
         from .models import parse_item
 
-        verdict = self.policy.evaluate(tool, arguments)
+        q = self.queue
+        # a gateway applies its own policy to what it receives (an agent cannot skip it)
+        verdict = Verdict("review") if getattr(q, "enforces_policy", False) else self.policy.evaluate(tool, arguments)
         risk = _max_risk(risk, verdict.risk)
         timeout = timeout_s or verdict.timeout_s or DEFAULT_TIMEOUT_S
         if wait_s is not None:
@@ -201,7 +210,6 @@ class Gate:
         if verdict.on_timeout:
             data["on_timeout"] = verdict.on_timeout
         item: ActionItem = parse_item(data)  # type: ignore[assignment]
-        q = self.queue
         q.enqueue(item, actor=self.agent)
         assert item.id is not None
         if verdict.action != "review":

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
@@ -50,7 +51,7 @@ class Tokens:
                 hash=digest(secret), created_at=cv.naive(utcnow())))
         return secret, Principal(name=name, role=role, queues=queues, token_id=token_id)  # type: ignore[arg-type]
 
-    def list(self) -> list[dict[str, object]]:
+    def list(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(tokens).order_by(tokens.c.created_at)).all()
         return [{"id": r.id, "name": r.name, "role": r.role,

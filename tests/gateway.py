@@ -16,10 +16,11 @@ from reviewer.storage import SqlQueue
 
 
 @contextmanager
-def serve(queue: SqlQueue, **kw: Any) -> Iterator[str]:
+def serve(queue: SqlQueue, port: int = 0, **kw: Any) -> Iterator[str]:
     """Serve `queue` (create_app's options in `kw`) until the block ends; yields the URL."""
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(queue, **kw), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)

@@ -61,16 +61,37 @@ class ReviewerGroup(click.Group):
 
 
 class Ctx:
-    def __init__(self, db: str | None):
+    def __init__(self, db: str | None, gateway: str | None = None):
         self.db = db
+        self.gateway = gateway
         self._queue: ReviewQueue | None = None
+
+    @property
+    def url(self) -> str:
+        """The queue's URL: a database, or a gateway."""
+        from ..config import resolve_db_url
+
+        return resolve_db_url(self.db, self.gateway)
+
+    def reviewer(self, given: str | None = None) -> str:
+        """Who acts: the name given, else a gateway token's own name, else the local name."""
+        from ..config import is_gateway, reviewer_name
+
+        if given:
+            return given
+        if is_gateway(self.url):
+            from ..client import HttpQueue
+
+            assert isinstance(self.queue, HttpQueue)
+            return self.queue.whoami().name
+        return reviewer_name()
 
     @property
     def queue(self) -> ReviewQueue:
         if self._queue is None:
             from ..config import open_queue
 
-            self._queue = open_queue(self.db)
+            self._queue = open_queue(self.db, self.gateway)
         return self._queue
 
 
@@ -82,9 +103,12 @@ pass_ctx = click.make_pass_decorator(Ctx)
 @click.option("--db", envvar="REVIEWER_DB", metavar="URL",
               help="Queue database: a SQLite path/URL or postgresql+psycopg://... "
                    "[env REVIEWER_DB; default: a file in your user data dir]")
+@click.option("--gateway", envvar="REVIEWER_GATEWAY", metavar="URL",
+              help="A team gateway (reviewer serve) instead of a database; the token comes from "
+                   "REVIEWER_TOKEN [env REVIEWER_GATEWAY]")
 @click.version_option(__version__, "--version", prog_name="reviewer")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, gateway: str | None) -> None:
     """Review flagged LLM outputs and approve risky agent actions from the terminal.
 
     \b
@@ -95,7 +119,7 @@ def cli(ctx: click.Context, db: str | None) -> None:
       reviewer list --status pending      see what is waiting
       reviewer export --format golden -o golden.jsonl
     """
-    ctx.obj = Ctx(db)
+    ctx.obj = Ctx(db, gateway)
     if ctx.invoked_subcommand is None:
         ctx.invoke(cli.commands["tui"])
 
@@ -119,3 +143,15 @@ def json_object(text: str, option: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise click.BadParameter("must be a JSON object", param_hint=option)
     return value
+
+
+def local_db(c: Ctx) -> str:
+    """The database URL, for commands that work on the database itself (on the gateway's
+    host, not through it)."""
+    from ..config import is_gateway
+
+    url = c.url
+    if is_gateway(url):
+        raise click.UsageError("this command works on a database, not through a gateway: "
+                               "run it where the gateway runs, with --db")
+    return url

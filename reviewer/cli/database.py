@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Ctx, cli, pass_ctx, say
+from .base import Ctx, cli, local_db, pass_ctx, say
 
 
 @cli.group()
@@ -17,9 +17,7 @@ def upgrade(c: Ctx) -> None:
     from reviewer.storage import migrate
     from reviewer.storage.engine import make_engine
 
-    from ..config import resolve_db_url
-
-    engine = make_engine(resolve_db_url(c.db))
+    engine = make_engine(local_db(c))
     try:
         before, after = migrate.upgrade(engine, force=True)
     finally:

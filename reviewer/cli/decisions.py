@@ -32,7 +32,6 @@ def decide(c: Ctx, item_id: str, verdict: str | None, correct_file: Any, argumen
     reviewer decide fin-0003 --correct-file fixed.txt
     reviewer decide act-0001 --arguments '{"order_id": "55120", "amount": 249.0}'
     """
-    from ..config import reviewer_name
     from ..models import DecisionIn
 
     arguments = None if arguments_json is None else json_object(arguments_json, "--arguments")
@@ -43,7 +42,7 @@ def decide(c: Ctx, item_id: str, verdict: str | None, correct_file: Any, argumen
         verdict = "correct"
     if verdict is None:
         raise click.UsageError("say --approve, --reject, --correct-file F or --arguments JSON")
-    fields: dict[str, Any] = {"verdict": verdict, "reviewer": reviewer or reviewer_name(),
+    fields: dict[str, Any] = {"verdict": verdict, "reviewer": c.reviewer(reviewer),
                               "reasons": list(reasons), "comment": comment,
                               "correction": correction, "arguments": arguments}
     if decision_id:
@@ -58,7 +57,6 @@ def decide(c: Ctx, item_id: str, verdict: str | None, correct_file: Any, argumen
 @pass_ctx
 def undo(c: Ctx, item_id: str, reviewer: str | None) -> None:
     """Undo the last decision on an item: a revert is recorded and the item is pending again."""
-    from ..config import reviewer_name
 
-    d = c.queue.undo(item_id, reviewer or reviewer_name())
+    d = c.queue.undo(item_id, c.reviewer(reviewer))
     say(f"reverted {d.reverts} on {item_id}; it is pending again")

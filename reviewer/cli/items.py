@@ -179,11 +179,9 @@ def show(c: Ctx, item_id: str, as_json: bool) -> None:
     """Show one item: flags, conversation, context, output or action, and decisions."""
     from reviewer.storage.peek import as_queue_item, get_document
 
-    from ..config import resolve_db_url
-
     # SQLite reads need neither the ORM nor, for text, pydantic: the standard library answers
     # in a fraction of the time
-    doc = get_document(resolve_db_url(c.db), item_id)
+    doc = get_document(c.url, item_id)
     if as_json:
         q = as_queue_item(doc) if doc is not None else c.queue.get(item_id)
         say_json(q.model_dump_json(indent=2))

@@ -67,7 +67,6 @@ def set_(c: Ctx, name: str, two_approvers: bool | None, reasons: str | None, gui
     """Change some of queue NAME's rules; the others keep their values."""
     from pydantic import ValidationError
 
-    from ..config import reviewer_name
     from ..errors import Invalid
     from ..models import QueueSettings
 
@@ -94,7 +93,7 @@ def set_(c: Ctx, name: str, two_approvers: bool | None, reasons: str | None, gui
         err = e.errors()[0]
         where = ".".join(str(x) for x in err["loc"])
         raise Invalid(f"{where}: {err['msg']}", hint="see reviewer queue set --help") from None
-    saved = c.queue.set_queue_settings(name, new, actor=reviewer_name())
+    saved = c.queue.set_queue_settings(name, new, actor=c.reviewer())
     if as_json:
         say_json(saved.model_dump_json())
     else:

@@ -9,21 +9,23 @@ import click
 from .base import Ctx, cli, pass_ctx, say
 
 
-def _run_app(db: str | None) -> None:
+def _run_app(url: str, reviewer: str | None = None) -> None:
     from reviewer.screens import make_app
     from reviewer.storage.peek import peek
 
-    from ..config import open_queue, resolve_db_url
+    from ..config import open_queue
 
-    url = resolve_db_url(db)
-    make_app(lambda: open_queue(url), peek=lambda: peek(url)).run()
+    make_app(lambda: open_queue(url), reviewer=reviewer, peek=lambda: peek(url)).run()
 
 
 @cli.command()
 @pass_ctx
 def tui(c: Ctx) -> None:
     """Open the triage app on the queue (the default command)."""
-    _run_app(c.db)
+    from ..config import is_gateway
+
+    # through a gateway you are who your token says (one request before the app starts)
+    _run_app(c.url, c.reviewer() if is_gateway(c.url) else None)
 
 
 @cli.command()

@@ -135,6 +135,11 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
         queue.count()
         return {"status": "ok"}
 
+    @app.get("/v1/me", tags=["health"])
+    def me(p: Who) -> api.Me:
+        """Who the token makes you: its name (your identity in every request), role, queues."""
+        return api.Me(name=p.name, role=p.role, queues=p.queues)
+
     # -- items --------------------------------------------------------------------------
 
     def received(p: Principal, item: OutputItem | ActionItem) -> tuple[OutputItem | ActionItem, Any]:
