@@ -270,3 +270,44 @@ def test_serve_refuses_plain_http_beyond_loopback_and_dev_mode_beyond_it(tmp_pat
 def test_an_unreachable_gateway_is_a_storage_error():
     with pytest.raises(StorageError, match="unreachable"):
         HttpQueue(f"http://127.0.0.1:{_free_port()}", "rvw_x").stats()
+
+
+async def test_the_tui_reviews_through_a_live_gateway(tmp_path):
+    from tuikit import SIZE, clock, make_queue, open_item, settle
+
+    from reviewer.models import QueueSettings
+    from reviewer.screens import make_app
+
+    backing = make_queue(tmp_path)
+    backing.set_queue_settings("finchat", QueueSettings(guidelines="Quote figures exactly."), actor="root")
+    alice_token = Tokens(backing.engine).create("alice", "reviewer")[0]
+    with serve(backing, sweep_s=0) as url:
+        app = make_app(lambda: HttpQueue(url, alice_token), reviewer="alice", config={}, clock=clock)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_item(pilot, "fin-1")
+            assert screen.settings.guidelines == "Quote figures exactly."  # the queue's, from the gateway
+            await pilot.press("a")
+            await settle(pilot, lambda: backing.get("fin-1").status == "decided"
+                         and screen.item is not None and screen.item.id != "fin-1")
+    d = backing.get("fin-1").decisions[-1]
+    assert (d.verdict, d.reviewer) == ("approve", "alice")
+    backing.close()
+
+
+def test_two_gateways_on_one_postgres_database_act_as_one(request):
+    """A gate waiting on instance A is released by a decision made through instance B."""
+    url = request.getfixturevalue("pg_url")
+    a, b = SqlQueue.open(url), SqlQueue.open(url)
+    t = Tokens(a.engine)
+    agent, alice = t.create("bot", "agent")[0], t.create("alice", "reviewer")[0]
+    box: dict[str, Any] = {}
+    with serve(a, sweep_s=0.5) as url_a, serve(b, sweep_s=0.5) as url_b:
+        thread = _gate_in_thread(Gate(url=url_a, token=agent), box, timeout_s=60)
+        via_b = HttpQueue(url_b, alice)
+        item = _wait_for(lambda: via_b.list_items(ItemFilter(kind="action")))[0]
+        started = time.monotonic()
+        via_b.decide(item.id, DecisionIn(verdict="approve", reviewer="alice"))
+        thread.join(20)
+        assert box["d"].approved and box["d"].reviewer == "alice"
+        assert time.monotonic() - started < 2  # woken, not polled
+    a.close(), b.close()
