@@ -13,6 +13,7 @@ from .models import (
     DecisionIn,
     Item,
     ItemFilter,
+    Label,
     Lease,
     NextItem,
     QueueSettings,
@@ -23,6 +24,7 @@ MAX_WAIT_S = 30.0
 """The longest one long-poll holds a request; clients poll again until their own deadline."""
 
 MAX_BATCH = 5000
+MAX_SEQ = 2**63 - 1  # positions in the decision feed, the audit log and cursors (64-bit)
 Order = Literal["priority", "age", "recent", "deadline", "triage"]
 LeaseSeconds = Field(default=DEFAULT_LEASE_S, gt=0, le=86_400)
 
@@ -94,7 +96,7 @@ class Decided(_Body):
 
 class PolicyDecision(_Body):
     verdict: Literal["approve", "reject"]
-    rule: str
+    rule: Label
 
 
 class Undo(_Body):
@@ -106,7 +108,7 @@ class Expire(_Body):
 
 
 class Position(_Body):
-    position: int = Field(ge=0)
+    position: int = Field(ge=0, le=MAX_SEQ)
 
 
 class Settings(_Body):

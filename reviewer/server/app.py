@@ -18,6 +18,8 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reviewer import __version__, api
 from reviewer.errors import (
@@ -99,6 +101,20 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
         where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
         return problem(Invalid(f"{where}: {first.get('msg')}" if where else str(first.get("msg")),
                                hint="see /docs for the request's shape"))
+
+    @app.exception_handler(ValidationError)
+    async def _invalid_inside(_: Request, e: ValidationError) -> JSONResponse:
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return problem(Invalid(f"{where}: {first.get('msg')}" if where else str(first.get("msg"))))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, e: StarletteHTTPException) -> JSONResponse:
+        if e.status_code == 400:  # a body that is not JSON at all: as any malformed request
+            return problem(Invalid(f"the request body is not valid JSON ({e.detail})",
+                                   hint="send a JSON body; see /docs for its shape"))
+        body = api.Problem(error=str(e.detail), type="NotFound" if e.status_code == 404 else "ReviewerError")
+        return JSONResponse(body.model_dump(), status_code=e.status_code, headers=e.headers)
 
     bearer = HTTPBearer(auto_error=False)
 
@@ -211,7 +227,7 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
         return found
 
     @app.get("/v1/changes", tags=["items"])
-    def changes(p: Who, since: Annotated[int | None, Query(ge=0)] = None,
+    def changes(p: Who, since: Annotated[int | None, Query(ge=0, le=api.MAX_SEQ)] = None,
                 limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> Changes:
         """What changed since a token: the TUI updates those rows instead of reloading."""
         access.require(p, "reviewer", "admin")
@@ -308,7 +324,7 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
     # -- feeds, settings, cursors -----------------------------------------------------------
 
     @app.get("/v1/decisions", tags=["feeds"])
-    async def decisions_since(p: Who, cursor: Annotated[int, Query(ge=0)] = 0,
+    async def decisions_since(p: Who, cursor: Annotated[int, Query(ge=0, le=api.MAX_SEQ)] = 0,
                               limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
                               wait: Annotated[float, Query(ge=0, le=api.MAX_WAIT_S)] = 0) -> list[Decision]:
         """Decisions after `cursor`, for exporters; with `wait`, a long poll until one lands."""
