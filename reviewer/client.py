@@ -41,7 +41,8 @@ from .vocab import DEFAULT_LEASE_S, SETTLED
 
 T = TypeVar("T")
 TIMEOUT_S = 30.0
-RETRY_MAX_S = 2.0  # the longest pause between tries while the gateway is away
+RETRY_MAX_S = 2.0
+FEED_PAGE = 10_000  # the server's largest page of the decisions feed  # the longest pause between tries while the gateway is away
 _ERRORS: dict[str, type[errors.ReviewerError]] = {
     cls.__name__: cls for cls in (errors.Invalid, errors.NotFound, errors.Conflict, errors.LeaseError,
                                   errors.AlreadyDecided, errors.Expired, errors.StorageError,
@@ -215,8 +216,17 @@ class HttpQueue:
             pause = 0.05
 
     def decisions_since(self, cursor: int = 0, *, limit: int = 1000) -> list[Decision]:
-        data = self._call("GET", "/v1/decisions", params={"cursor": cursor, "limit": limit})
-        return self._as(list[Decision], data)  # type: ignore[no-any-return]
+        """The feed after `cursor`, in pages of the server's largest."""
+        out: list[Decision] = []
+        while len(out) < limit:
+            want = min(limit - len(out), FEED_PAGE)
+            page: list[Decision] = self._as(list[Decision], self._call(
+                "GET", "/v1/decisions", params={"cursor": cursor, "limit": want}))
+            out += page
+            if len(page) < want:
+                break
+            cursor = page[-1].seq
+        return out
 
     def audit(self, item_id: str | None = None, *, limit: int = 1000) -> list[AuditEntry]:
         params: dict[str, Any] = {"limit": limit}
