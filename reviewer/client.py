@@ -12,7 +12,8 @@ closed. Importing this module loads httpx and pydantic only.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -37,6 +38,7 @@ from .models import (
     QueueItem,
     QueueSettings,
 )
+from .outbox import Outbox
 from .vocab import DEFAULT_LEASE_S, SETTLED
 
 T = TypeVar("T")
@@ -65,8 +67,11 @@ class HttpQueue:
     enforces_policy = True  # the gateway applies its own policy to every action it receives
 
     def __init__(self, url: str, token: str | None = None, *, timeout_s: float = TIMEOUT_S,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, outbox: Outbox | None = None) -> None:
+        """`outbox`: where a decision goes when the gateway cannot be reached (the TUI and
+        the CLI keep one per gateway); without one, such a decision raises StorageError."""
         self.url = url.rstrip("/")
+        self.outbox = outbox
         headers = {"User-Agent": "reviewer-client"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -169,14 +174,57 @@ class HttpQueue:
 
     def decide(self, item_id: str, decision: DecisionIn, *, lease: Lease | None = None) -> Decision:
         body = api.Decide(decision=decision, lease=lease)
-        return Decision.model_validate(self._call("POST", f"/v1/items/{_q(item_id)}/decisions", body))
+        with self._saved_if_offline(item_id, decision, lease):
+            return Decision.model_validate(self._call("POST", f"/v1/items/{_q(item_id)}/decisions", body))
 
     def decide_and_next(self, item_id: str, decision: DecisionIn, *, lease: Lease | None = None,
                         then: NextItem | None = None,
                         lease_s: float = DEFAULT_LEASE_S) -> tuple[Decision, Claim | None]:
         body = api.DecideNext(decision=decision, lease=lease, then=then or NextItem(), lease_s=lease_s)
-        out = api.Decided.model_validate(self._call("POST", f"/v1/items/{_q(item_id)}/decide-and-next", body))
+        with self._saved_if_offline(item_id, decision, lease):
+            out = api.Decided.model_validate(self._call("POST", f"/v1/items/{_q(item_id)}/decide-and-next", body))
         return out.decision, out.next
+
+    @contextmanager
+    def _saved_if_offline(self, item_id: str, decision: DecisionIn, lease: Lease | None) -> Iterator[None]:
+        """A decision the gateway could not be asked to record goes to the outbox (an
+        answer lost after the gateway recorded it is harmless: resending is idempotent)."""
+        try:
+            yield
+        except errors.Offline:
+            raise
+        except errors.StorageError as e:
+            if self.outbox is None or not isinstance(e.__cause__, httpx.TransportError):
+                raise
+            self.outbox.add(item_id, decision, lease)
+            raise errors.Offline(f"the gateway at {self.url} is unreachable: your {decision.verdict} of "
+                                 f"{item_id} is saved and will be sent when it is back",
+                                 hint="it is sent automatically; nothing to do") from e
+
+    def send_saved(self) -> tuple[list[Decision], list[tuple[str, errors.ReviewerError]]]:
+        """Send the outbox's decisions, oldest first: (recorded, refused with why). Stops at
+        the first that cannot reach the gateway (still offline: it stays saved)."""
+        sent: list[Decision] = []
+        refused: list[tuple[str, errors.ReviewerError]] = []
+        for saved in self.outbox.saved() if self.outbox is not None else []:
+            body = api.Decide(decision=saved.decision, lease=saved.lease)
+            path = f"/v1/items/{_q(saved.item_id)}/decisions"
+            try:
+                try:
+                    sent.append(Decision.model_validate(self._call("POST", path, body)))
+                except errors.LeaseError:
+                    if saved.lease is None:
+                        raise
+                    # the lease ran out while offline: the item may be free to decide anyway
+                    body = api.Decide(decision=saved.decision, lease=None)
+                    sent.append(Decision.model_validate(self._call("POST", path, body)))
+            except errors.StorageError:
+                break
+            except errors.ReviewerError as e:
+                refused.append((saved.item_id, e))
+            assert self.outbox is not None
+            self.outbox.remove(saved.decision.id)
+        return sent, refused
 
     def decide_by_policy(self, item_id: str, verdict: str, rule: str) -> Decision:
         body = api.PolicyDecision(verdict=verdict, rule=rule)

@@ -95,8 +95,9 @@ def open_queue(db: str | None = None, gateway: str | None = None) -> ReviewQueue
     url = resolve_db_url(db, gateway)
     if is_gateway(url):
         from .client import HttpQueue
+        from .outbox import Outbox
 
-        return HttpQueue(url, token=os.environ.get("REVIEWER_TOKEN"))
+        return HttpQueue(url, token=os.environ.get("REVIEWER_TOKEN"), outbox=Outbox.for_gateway(url))
     from reviewer.storage import SqlQueue
 
     queue: ReviewQueue = SqlQueue.open(url)

@@ -7,6 +7,7 @@ ReviewerError
  |    +-- LeaseError   no valid lease, or another reviewer holds the item
  |    +-- AlreadyDecided / Expired
  +-- StorageError      the database (or gateway) is unreachable, locked, corrupt or too old
+ |    +-- Offline      the gateway is unreachable: the decision is saved, sent later
  +-- Unauthorized      no valid gateway token
  +-- Forbidden         the token may not do this
 """
@@ -60,3 +61,8 @@ class Unauthorized(ReviewerError):
 
 class Forbidden(ReviewerError):
     """A valid token whose role, queues or name do not allow the request."""
+
+
+class Offline(StorageError):
+    """The gateway is unreachable; the decision was saved in the outbox and is sent when the
+    gateway is back (`HttpQueue.send_saved`)."""

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 # Fewer, larger young collections and rare full ones keep key-to-next under a frame budget;
 # garbage without cycles is freed by reference counting at once either way.
 GC_THRESHOLDS = (5000, 20, 100)
+SEND_SAVED_S = 3.0  # how often decisions saved while a gateway was away are sent
 
 
 class ReviewerApp(App[None]):
@@ -53,6 +54,13 @@ class ReviewerApp(App[None]):
         def __init__(self, queue: ReviewQueue) -> None:
             super().__init__()
             self.queue = queue
+
+    class SavedSent(Message):
+        """The outbox was sent: decisions recorded, and those the gateway refused, with why."""
+
+        def __init__(self, sent: int, refused: list[tuple[str, str]]) -> None:
+            super().__init__()
+            self.sent, self.refused = sent, refused
 
     class Undone(Message):
         def __init__(self, item_id: str) -> None:
@@ -82,6 +90,7 @@ class ReviewerApp(App[None]):
             self.set_keymap(self._keymap)
         from reviewer.config import old_queue_warning
 
+        self.set_interval(SEND_SAVED_S, self.send_saved)
         if message := old_queue_warning(self._config):
             self.notify(message, title="Old settings not in effect", severity="warning", timeout=60,
                         markup=False)
@@ -146,6 +155,32 @@ class ReviewerApp(App[None]):
     def _undo(self, queue: ReviewQueue, item_id: str, reviewer: str) -> None:
         queue.undo(item_id, reviewer)
         self.post_message(self.Undone(item_id))
+
+    def send_saved(self) -> None:
+        """Every few seconds, with a gateway: send the decisions saved while it was away."""
+        outbox = getattr(self.queue, "outbox", None)
+        if outbox is not None:
+            self._send_saved(self.queue)
+
+    @work(thread=True, exclusive=True, group="outbox", exit_on_error=False)
+    def _send_saved(self, queue: Any) -> None:
+        if not queue.outbox.saved():
+            return
+        sent, refused = queue.send_saved()
+        if sent or refused:
+            self.post_message(self.SavedSent(len(sent), [(i, str(e)) for i, e in refused]))
+
+    def on_reviewer_app_saved_sent(self, msg: SavedSent) -> None:
+        from .review_screen import ReviewScreen
+
+        if msg.sent:
+            self.notify(f"The gateway is back: {msg.sent} saved decision{'s' if msg.sent != 1 else ''} recorded.")
+        for item_id, why in msg.refused:
+            self.notify(f"Your decision on {safe_line(item_id, 60)} was NOT recorded: {safe_line(why, 300)}",
+                        title="Refused by the gateway", severity="error", timeout=60, markup=False)
+        for screen in self.screen_stack:
+            if isinstance(screen, ReviewScreen):
+                screen.back_online()
 
     def on_reviewer_app_undone(self, msg: Undone) -> None:
         from .review_screen import ReviewScreen

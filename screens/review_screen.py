@@ -100,6 +100,7 @@ class ReviewScreen(AppScreen):
         self.busy = False
         self.request = 0  # the latest load; results of older ones are dropped
         self.settings = QueueSettings()  # the shown item's queue's: guidelines, reasons, lease
+        self.offline = False  # showing that the gateway is away (a decision waits in the outbox)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading…", style="dim"), id="item-title")
@@ -155,6 +156,12 @@ class ReviewScreen(AppScreen):
                 self.release(shown.lease)
             return
         self.busy = False
+        if shown.offline:
+            self.item, self.lease = None, None
+            self.offline = True
+            self.show_offline(shown.note or "")
+            return
+        self.offline = False
         if shown.decided is not None:
             self.rapp.history.append(shown.decided.item_id)
         if shown.first_of_two:
@@ -182,6 +189,20 @@ class ReviewScreen(AppScreen):
             self.open(self.item.id)
 
     # -- rendering ----------------------------------------------------------------------
+
+    def show_offline(self, note: str) -> None:
+        self.query_one("#item-title", Static).update(Text(" OFFLINE: reconnecting… ", style="bold reverse yellow"))
+        for wid in ("#context-text", "#main-title"):
+            self.query_one(wid, Static).update("")
+        self._layout(scroll=True, diff=False, preview=False)
+        self.query_one("#output-text", Static).update(Text(
+            f"{safe_line(note, 400)}\n\nThe next item opens once the gateway answers again. q: back to the queue"))
+
+    def back_online(self) -> None:
+        """The gateway answers again: move on from the offline notice."""
+        if self.offline and not self.busy:
+            self.offline = False
+            self.step()
 
     def show_done(self) -> None:
         self.query_one("#item-title", Static).update(Text(" Queue done ", style="bold reverse green"))

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reviewer.errors import AlreadyDecided, LeaseError, NotFound
+from reviewer.errors import AlreadyDecided, LeaseError, NotFound, Offline
 from reviewer.rules import is_critical_action
 from reviewer.vocab import DEFAULT_LEASE_S
 
@@ -34,6 +34,7 @@ class Shown:
     decided: Decision | None = None
     first_of_two: bool = False
     settings: QueueSettings | None = None
+    offline: bool = False  # the gateway is away: the decision waits in the outbox
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,11 @@ class ReviewSession:
     def decide(self, item: QueueItem, decision: DecisionIn, lease: Lease | None) -> Shown:
         """Record `decision` on `item` and claim the next one: one queue call."""
         q = self.queue()
-        recorded, claimed = q.decide_and_next(item.id, decision, lease=lease, then=self.source.walk(),
-                                              lease_s=DEFAULT_LEASE_S)
+        try:
+            recorded, claimed = q.decide_and_next(item.id, decision, lease=lease, then=self.source.walk(),
+                                                  lease_s=DEFAULT_LEASE_S)
+        except Offline as e:
+            return Shown(None, None, str(e), offline=True)
         first_of_two = (is_critical_action(item.item) and recorded.verdict != "reject"
                         and q.get(item.id).status == "pending")
         if claimed is None:

@@ -311,3 +311,82 @@ def test_two_gateways_on_one_postgres_database_act_as_one(request):
         assert box["d"].approved and box["d"].reviewer == "alice"
         assert time.monotonic() - started < 2  # woken, not polled
     a.close(), b.close()
+
+
+def test_a_decision_made_while_the_gateway_is_away_is_sent_once_when_it_is_back(tmp_path):
+    from reviewer.errors import Offline
+    from reviewer.outbox import Outbox
+
+    q = SqlQueue.open(f"sqlite:///{tmp_path / 'o.db'}")
+    q.enqueue_many([output(1), output(2)])
+    alice_token = Tokens(q.engine).create("alice", "reviewer")[0]
+    port = _free_port()
+    outbox = Outbox(tmp_path / "outbox.jsonl")
+    with serve(q, sweep_s=0, port=port) as url:
+        alice = HttpQueue(url, alice_token, outbox=outbox)
+        c1 = alice.claim("out-1", "alice")
+        c2 = alice.claim("out-2", "alice")
+    # the gateway is gone: both decisions are kept
+    with pytest.raises(Offline, match="saved"):
+        alice.decide("out-1", DecisionIn(verdict="approve", reviewer="alice"), lease=c1.lease)
+    with pytest.raises(Offline):
+        alice.decide("out-2", DecisionIn(verdict="reject", reviewer="alice"), lease=c2.lease)
+    assert len(outbox.saved()) == 2
+    assert alice.send_saved() == ([], [])  # still away: nothing lost, nothing sent
+    assert len(outbox.saved()) == 2
+    q.release(c2.lease)  # meanwhile, out-2 is decided by someone else
+    q.decide("out-2", DecisionIn(verdict="approve", reviewer="bob"))
+    with serve(q, sweep_s=0, port=port):
+        sent, refused = alice.send_saved()
+        assert [d.item_id for d in sent] == ["out-1"]
+        assert [(i, type(e).__name__) for i, e in refused] == [("out-2", "AlreadyDecided")]
+        assert alice.send_saved() == ([], [])
+    assert outbox.saved() == []
+    feed = q.decisions_since(0)
+    assert [(d.item_id, d.reviewer) for d in feed] == [("out-2", "bob"), ("out-1", "alice")]
+
+
+def test_a_lost_answer_is_not_a_double_decision(tmp_path):
+    """The gateway records the decision but its answer never arrives: resending the same
+    decision (same id) from the outbox returns the recorded one."""
+    from reviewer.outbox import Outbox
+
+    q = SqlQueue.open(f"sqlite:///{tmp_path / 'l.db'}")
+    q.enqueue(output(1))
+    token = Tokens(q.engine).create("alice", "reviewer")[0]
+    outbox = Outbox(tmp_path / "outbox.jsonl")
+    d = DecisionIn(verdict="approve", reviewer="alice")
+    q.decide("out-1", d)  # recorded, answer lost
+    outbox.add("out-1", d, None)
+    with serve(q, sweep_s=0) as url:
+        sent, refused = HttpQueue(url, token, outbox=outbox).send_saved()
+    assert [x.id for x in sent] == [d.id] and refused == []
+    assert len(q.decisions_since(0)) == 1
+
+
+async def test_the_tui_keeps_a_decision_while_the_gateway_is_away(tmp_path):
+    from tuikit import SIZE, clock, make_queue, open_item, settle
+
+    from reviewer.outbox import Outbox
+    from reviewer.screens import make_app
+
+    backing = make_queue(tmp_path)
+    token = Tokens(backing.engine).create("alice", "reviewer")[0]
+    port = _free_port()
+    outbox = Outbox(tmp_path / "outbox.jsonl")
+    server = serve(backing, sweep_s=0, port=port)
+    url = server.__enter__()
+    app = make_app(lambda: HttpQueue(url, token, outbox=outbox), reviewer="alice", config={}, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_item(pilot, "fin-1")
+        server.__exit__(None, None, None)  # the gateway goes away
+        await pilot.press("a")
+        await settle(pilot, lambda: screen.offline)
+        title = str(screen.query_one("#item-title").render())
+        assert "OFFLINE" in title and len(outbox.saved()) == 1
+        with serve(backing, sweep_s=0, port=port):
+            await settle(pilot, lambda: screen.item is not None and not screen.offline, tries=600)
+            assert backing.get("fin-1").status == "decided"
+    assert outbox.saved() == []
+    assert [d.item_id for d in backing.decisions_since(0)] == ["fin-1"]
+    backing.close()
