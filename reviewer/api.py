@@ -3,6 +3,7 @@ the server (`reviewer.server`) and its client (`reviewer.client`). Pydantic only
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -113,6 +114,30 @@ class Position(_Body):
 
 class Settings(_Body):
     settings: QueueSettings
+
+
+class NewToken(_Body):
+    name: Label
+    role: Literal["agent", "reviewer", "admin"]
+    queues: list[Label] | None = None
+
+
+class TokenInfo(BaseModel):
+    id: str
+    name: str
+    role: str
+    queues: list[str] | None = None
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class CreatedToken(BaseModel):
+    token: str = Field(description="the secret: shown this once, never stored")
+    id: str
+
+
+class Revoked(BaseModel):
+    revoked: int
 
 
 class Me(_Body):

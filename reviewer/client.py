@@ -113,6 +113,11 @@ class HttpQueue:
 
     # -- the protocol ------------------------------------------------------------------------
 
+    @property
+    def tokens(self) -> RemoteTokens:
+        """The gateway's tokens, managed through it (an admin token)."""
+        return RemoteTokens(self)
+
     def whoami(self) -> api.Me:
         """The token's name, role and queues."""
         return api.Me.model_validate(self._call("GET", "/v1/me"))
@@ -298,3 +303,22 @@ class HttpQueue:
     def set_cursor(self, name: str, position: int) -> None:
         self._call("PUT", f"/v1/cursors/{_q(name)}", api.Position(position=position))
 
+
+
+class RemoteTokens:
+    """`storage.tokens.Tokens`' create, list and revoke, through a gateway."""
+
+    def __init__(self, queue: HttpQueue) -> None:
+        self.queue = queue
+
+    def create(self, name: str, role: str, queues: list[str] | None = None) -> tuple[str, str]:
+        """(the secret, the token's id)."""
+        body = api.NewToken.model_validate({"name": name, "role": role, "queues": queues})
+        out = api.CreatedToken.model_validate(self.queue._call("POST", "/v1/tokens", body))
+        return out.token, out.id
+
+    def list(self) -> list[dict[str, Any]]:
+        return [t.model_dump() for t in self.queue._as(list[api.TokenInfo], self.queue._call("GET", "/v1/tokens"))]
+
+    def revoke(self, id_or_name: str) -> int:
+        return api.Revoked.model_validate(self.queue._call("DELETE", f"/v1/tokens/{_q(id_or_name)}")).revoked

@@ -33,8 +33,8 @@ class Tokens:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, name: str, role: str, queues: list[str] | None = None) -> tuple[str, Principal]:
-        """A new token: (the secret, shown once; who it makes the bearer)."""
+    def create(self, name: str, role: str, queues: list[str] | None = None) -> tuple[str, str]:
+        """A new token: (the secret, shown once; its id)."""
         try:
             check_label(name)
             for q in queues or []:
@@ -49,7 +49,7 @@ class Tokens:
             conn.execute(insert(tokens).values(
                 id=token_id, name=name, role=role, queues=None if queues is None else json.dumps(queues),
                 hash=digest(secret), created_at=cv.naive(utcnow())))
-        return secret, Principal(name=name, role=role, queues=queues, token_id=token_id)  # type: ignore[arg-type]
+        return secret, token_id
 
     def list(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -104,6 +105,9 @@ ENDPOINTS: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("PUT", "/v1/queues/finchat", {"settings": {"guidelines": "Be exact."}}, ("admin",)),
     ("GET", "/v1/cursors/golden", None, ("admin",)),
     ("PUT", "/v1/cursors/golden", {"position": 0}, ("admin",)),
+    ("POST", "/v1/tokens", {"name": "dave", "role": "reviewer"}, ("admin",)),
+    ("GET", "/v1/tokens", None, ("admin",)),
+    ("DELETE", "/v1/tokens/nobody", None, ("admin",)),
 ]
 
 
@@ -390,3 +394,55 @@ async def test_the_tui_keeps_a_decision_while_the_gateway_is_away(tmp_path):
     assert outbox.saved() == []
     assert [d.item_id for d in backing.decisions_since(0)] == ["fin-1"]
     backing.close()
+
+
+def test_an_admin_manages_tokens_through_the_gateway(team):
+    env = {"REVIEWER_GATEWAY": team["url"], "REVIEWER_TOKEN": team["tokens"]["admin"], "PATH": "/usr/bin:/bin"}
+
+    def cli(*args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, timeout=60,
+                              env={**env, **({"REVIEWER_TOKEN": token} if token else {})})
+
+    made = cli("token", "create", "--name", "dave", "--role", "reviewer", "--queues", "payments")
+    assert made.returncode == 0, made.stderr
+    dave = made.stdout.strip()
+    assert HttpQueue(team["url"], dave).whoami().queues == ["payments"]
+    assert "dave" in cli("token", "list").stdout
+    refused = cli("token", "list", token=team["tokens"]["reviewer"])
+    assert refused.returncode == 1 and "needs admin" in refused.stderr
+    assert cli("token", "revoke", "dave").returncode == 0
+    with pytest.raises(Unauthorized):
+        HttpQueue(team["url"], dave).whoami()
+
+
+def test_the_changes_feed_long_polls(team):
+    root = HttpQueue(team["url"], team["tokens"]["admin"])
+    token = root.changes().token
+    box: dict[str, Any] = {}
+
+    def poll() -> None:
+        started = time.monotonic()
+        box["rows"] = root._call("GET", "/v1/changes", params={"since": token, "wait": 10})["rows"]
+        box["took"] = time.monotonic() - started
+
+    th = threading.Thread(target=poll)
+    th.start()
+    time.sleep(0.5)
+    root.decide("out-1", DecisionIn(verdict="approve", reviewer="root"))
+    th.join(15)
+    assert [r["id"] for r in box["rows"]] == ["out-1"] and 0.4 < box["took"] < 5
+
+
+def test_the_cli_sends_decisions_saved_while_the_gateway_was_away(team, tmp_path):
+    from reviewer.outbox import Outbox
+
+    env = {"REVIEWER_GATEWAY": team["url"], "REVIEWER_TOKEN": team["tokens"]["reviewer"], "PATH": "/usr/bin:/bin",
+           "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    code = "from reviewer.outbox import Outbox; import sys; print(Outbox.for_gateway(sys.argv[1]).path)"
+    path = subprocess.run([sys.executable, "-c", code, team["url"]], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    Outbox(Path(path)).add("out-1", DecisionIn(verdict="approve", reviewer="alice"), None)
+    r = subprocess.run([sys.executable, "-m", "reviewer", "stats"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "sent 1 decision saved while the gateway was away" in r.stderr, r.stderr
+    assert team["queue"].get("out-1").decided_by == "alice"
+    assert Outbox(Path(path)).saved() == []

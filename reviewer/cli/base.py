@@ -92,7 +92,25 @@ class Ctx:
             from ..config import open_queue
 
             self._queue = open_queue(self.db, self.gateway)
+            _send_saved(self._queue)
         return self._queue
+
+
+def _send_saved(queue: ReviewQueue) -> None:
+    """Through a gateway: first send the decisions saved while it was away, and say so."""
+    outbox = getattr(queue, "outbox", None)
+    if outbox is None or not outbox.saved():
+        return
+    from ..errors import ReviewerError
+
+    try:
+        sent, refused = queue.send_saved()  # type: ignore[attr-defined]
+    except ReviewerError:
+        return
+    if sent:
+        say(f"sent {len(sent)} decision{'s' if len(sent) != 1 else ''} saved while the gateway was away", err=True)
+    for item_id, why in refused:
+        say(f"warning: your saved decision on {item_id} was NOT recorded: {why}", err=True, fg="yellow")
 
 
 pass_ctx = click.make_pass_decorator(Ctx)

@@ -12,6 +12,7 @@ import click
 from .base import Ctx, cli, local_db, pass_ctx, say, say_json
 
 if TYPE_CHECKING:
+    from reviewer.client import RemoteTokens
     from reviewer.storage.tokens import Tokens
 
 
@@ -80,7 +81,7 @@ def serve(c: Ctx, host: str, port: int, workers: int, policy: str | None, ssl_ce
 
 @cli.group()
 def token() -> None:
-    """The gateway's API tokens (run where the gateway's database is: --db).
+    """The gateway's API tokens: on its database (--db), or through it with an admin token.
 
     \b
     A token's name is the identity of every request made with it.
@@ -91,11 +92,20 @@ def token() -> None:
     """
 
 
-def _tokens(c: Ctx) -> Tokens:
+def _tokens(c: Ctx) -> Tokens | RemoteTokens:
+    """The tokens in the database (on the gateway's host), or through the gateway (an admin
+    token)."""
+    from ..config import is_gateway
+
+    if is_gateway(c.url):
+        from ..client import HttpQueue
+
+        assert isinstance(c.queue, HttpQueue)
+        return c.queue.tokens
     from reviewer.storage import SqlQueue
     from reviewer.storage.tokens import Tokens
 
-    return Tokens(SqlQueue.open(local_db(c)).engine)
+    return Tokens(SqlQueue.open(c.url).engine)
 
 
 @token.command("create")
@@ -107,8 +117,8 @@ def _tokens(c: Ctx) -> Tokens:
 def create(c: Ctx, name: str, role: str, queues: str | None) -> None:
     """Create a token and print it once (only its hash is kept)."""
     chosen = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
-    secret, who = _tokens(c).create(name, role, chosen)
-    say(f"token {who.token_id} for {name} ({role}{', queues ' + ','.join(chosen) if chosen else ''}):", err=True)
+    secret, token_id = _tokens(c).create(name, role, chosen)
+    say(f"token {token_id} for {name} ({role}{', queues ' + ','.join(chosen) if chosen else ''}):", err=True)
     click.echo(secret)
     say("it is shown only now: give it to its owner as REVIEWER_TOKEN", err=True)
 

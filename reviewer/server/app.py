@@ -61,6 +61,7 @@ STATUS: list[tuple[type[ReviewerError], int]] = [
 ]
 SWEEP_S = 1.0  # how often the server returns lapsed leases and expires overdue actions
 WAITERS = 2000  # threads for long-polls (each waiting gate holds one, asleep)
+POLL_S = 0.25  # how often a feed's long poll looks again
 T = TypeVar("T")
 
 
@@ -156,6 +157,24 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
         """Who the token makes you: its name (your identity in every request), role, queues."""
         return api.Me(name=p.name, role=p.role, queues=p.queues)
 
+    @app.post("/v1/tokens", tags=["tokens"])
+    def create_token(body: api.NewToken, p: Who) -> api.CreatedToken:
+        """A new token; its secret is in this answer only."""
+        access.require(p, "admin")
+        secret, token_id = tokens.create(body.name, body.role, body.queues)
+        return api.CreatedToken(token=secret, id=token_id)
+
+    @app.get("/v1/tokens", tags=["tokens"])
+    def list_tokens(p: Who) -> list[api.TokenInfo]:
+        access.require(p, "admin")
+        return [api.TokenInfo.model_validate(t) for t in tokens.list()]
+
+    @app.delete("/v1/tokens/{id_or_name}", tags=["tokens"])
+    def revoke_token(id_or_name: str, p: Who) -> api.Revoked:
+        """Revoke a token by id, or every live token of a name."""
+        access.require(p, "admin")
+        return api.Revoked(revoked=tokens.revoke(id_or_name))
+
     # -- items --------------------------------------------------------------------------
 
     def received(p: Principal, item: OutputItem | ActionItem) -> tuple[OutputItem | ActionItem, Any]:
@@ -227,11 +246,18 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
         return found
 
     @app.get("/v1/changes", tags=["items"])
-    def changes(p: Who, since: Annotated[int | None, Query(ge=0, le=api.MAX_SEQ)] = None,
-                limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> Changes:
-        """What changed since a token: the TUI updates those rows instead of reloading."""
+    async def changes(p: Who, since: Annotated[int | None, Query(ge=0, le=api.MAX_SEQ)] = None,
+                      limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+                      wait: Annotated[float, Query(ge=0, le=api.MAX_WAIT_S)] = 0) -> Changes:
+        """What changed since a token: the TUI updates those rows instead of reloading. With
+        `wait`, a long poll that answers as soon as something changes."""
         access.require(p, "reviewer", "admin")
-        found = queue.changes(since, limit=limit)
+        end = anyio.current_time() + wait
+        while True:
+            found = await _run(queue.changes, since, limit=limit)
+            if since is None or found.token != since or anyio.current_time() >= end:
+                break
+            await asyncio.sleep(min(POLL_S, max(0.0, end - anyio.current_time())))
         if p.queues is not None:
             found.rows = [r for r in found.rows if p.may_use(r.queue)]
         return found
@@ -334,7 +360,7 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
             found = await _run(queue.decisions_since, cursor, limit=limit)
             if found or anyio.current_time() >= end:
                 return found
-            await asyncio.sleep(min(0.25, max(0.0, end - anyio.current_time())))
+            await asyncio.sleep(min(POLL_S, max(0.0, end - anyio.current_time())))
 
     @app.get("/v1/audit", tags=["feeds"])
     def audit(p: Who, item_id: str | None = None,
