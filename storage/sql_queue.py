@@ -63,6 +63,7 @@ from .schema import CLAIMED_SQL
 from .tables import audit, cursors, decisions, items, queue_settings
 
 BATCH = 500  # ids per IN (...) lookup
+FEED_LOCK = 7263001  # PostgreSQL advisory lock: decision writers share it, feed readers take it alone
 ANALYZE_FROM = 1_000  # items: below this the planner's guesses are good enough
 SUMMARY = [items.c[f] for f in cv.SUMMARY_FIELDS]
 
@@ -318,7 +319,14 @@ class SqlQueue:
         return [cv.summary(rows[i]) for i in ids if i in rows]
 
     def decisions_since(self, cursor: int = 0, *, limit: int = 1000) -> list[Decision]:
+        """Decisions after `cursor`, in seq order. A cursor never skips a row: on PostgreSQL,
+        where transactions may commit out of seq order, the read waits, holding the feed lock
+        alone, until every transaction that took a seq has ended (each holds the lock shared
+        from before it takes one), so every seq below the newest visible one is settled.
+        Decisions on different items never wait for each other, only for a feed read."""
         with self._read() as conn:
+            if not self.sqlite:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({FEED_LOCK})")
             q = select(decisions).where(decisions.c.seq > cursor).order_by(decisions.c.seq).limit(limit)
             return [cv.decision(r) for r in conn.execute(q)]
 
@@ -577,8 +585,8 @@ class SqlQueue:
         `status` is `decided`, `expired` (a system timeout) or `pending` (the first of two
         approvals); with `reverts`, the row is an undo and the item is pending again.
         """
-        if not self.sqlite:  # keep seq order == commit order, so feed cursors never skip a row
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7263001)")
+        if not self.sqlite:  # writers share the feed lock; a feed reader takes it alone (below)
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({FEED_LOCK})")
         row = cv.decision_row(item_id, d, now, self.origin, reverts, by)
         seq = conn.execute(insert(decisions).values(row).returning(decisions.c.seq)).scalar_one()
         n = cv.naive(now)
