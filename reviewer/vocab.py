@@ -28,6 +28,13 @@ OUTPUT_REASONS: tuple[str, ...] = (
 )  # fmt: skip
 """The reject reasons a queue offers when it names none of its own."""
 
+STATUS_VIEWS: dict[str, tuple[str, ...] | None] = {
+    "open": OPEN, "pending": ("pending",), "claimed": ("claimed",), "decided": ("decided",),
+    "expired": ("expired",), "all": None,
+}
+"""The status choices the TUI's filter and `reviewer list --status` offer: a name, and the
+statuses it means (None: any)."""
+
 DEFAULT_LEASE_S = 300.0
 """How long a claim holds an item for its reviewer; the TUI renews it while the item is open."""
 

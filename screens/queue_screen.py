@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Footer, Input, Select, Static
 
 from reviewer.safe_text import safe_line
+from reviewer.vocab import STATUS_VIEWS
 
 from .base import AppScreen
 from .queue_list import PAGE, QueueList
@@ -23,14 +24,6 @@ if TYPE_CHECKING:
     from reviewer.models import Changes, ItemFilter, ItemSummary
     from reviewer.queue import ReviewQueue
 
-STATUS_CHOICES: dict[str, list[str] | None] = {
-    "open": ["pending", "claimed"],
-    "pending": ["pending"],
-    "claimed": ["claimed"],
-    "decided": ["decided"],
-    "expired": ["expired"],
-    "all": None,
-}
 SEARCH_LIMIT = 500  # rows a search shows, best first
 
 
@@ -79,7 +72,7 @@ class QueueScreen(AppScreen):
         # shows sooner (the footer's keys alone cost a sixth of the first paint).
         yield Lazy(Horizontal(
             Select[str]([], prompt="queue: all", id="f-queue", compact=True),
-            Select[str]([(Text(f"status: {k}"), k) for k in STATUS_CHOICES], value="open",
+            Select[str]([(Text(f"status: {k}"), k) for k in STATUS_VIEWS], value="open",
                         allow_blank=False, id="f-status", compact=True),
             Select[str]([], prompt="flag: any", id="f-flag", compact=True),
             Select[str]([], prompt="tag: any", id="f-tag", compact=True),
@@ -116,7 +109,8 @@ class QueueScreen(AppScreen):
             return None if v is Select.NULL else str(v)
 
         status = value("#f-status") or "open"
-        return {"queue": value("#f-queue"), "status": STATUS_CHOICES[status],
+        statuses = STATUS_VIEWS[status]
+        return {"queue": value("#f-queue"), "status": None if statuses is None else list(statuses),
                 "flag": value("#f-flag"), "tag": value("#f-tag")}
 
     def current_filter(self) -> ItemFilter:

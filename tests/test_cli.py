@@ -116,7 +116,7 @@ def test_decide_approve_reject_correct_undo(loaded, tmp_path):
     fix = tmp_path / "fix.txt"
     fix.write_text("Corrected summary.")
     assert loaded("decide", "fin-0003", "--correct-file", str(fix)).exit_code == 0
-    again = loaded("decide", "fin-0001", "--reject")
+    again = loaded("decide", "fin-0001", "--reject", "--reason", "tone")
     assert again.exit_code == 4 and "already decided" in again.output
     d = json.loads(loaded("show", "fin-0002", "--json").output)["decisions"][-1]
     assert (d["verdict"], d["reasons"], d["comment"], d["reviewer"]) == (
@@ -286,12 +286,12 @@ def test_two_approvers_is_the_queues_rule_whatever_directory_a_client_runs_in(tm
     assert _cli(a, db, "queue", "set", "payments", "--two-approvers").returncode == 0
     (a / "items.jsonl").write_text(CRITICAL)
     assert _cli(a, db, "ingest", "items.jsonl").returncode == 0
-    first = _cli(b, db, "decide", "wire-1", "--approve", name="alice")  # b has no reviewer.toml
+    first = _cli(b, db, "decide", "wire-1", "--approve", "--confirm", "transfer_funds", name="alice")  # b has no reviewer.toml
     assert first.returncode == 0, first.stderr
     assert json.loads(_cli(b, db, "show", "wire-1", "--json").stdout)["status"] == "pending"
-    same = _cli(b, db, "decide", "wire-1", "--approve", name="alice")
+    same = _cli(b, db, "decide", "wire-1", "--approve", "--confirm", "transfer_funds", name="alice")
     assert same.returncode == 4 and "different approver" in same.stderr
-    assert _cli(b, db, "decide", "wire-1", "--approve", name="bob").returncode == 0
+    assert _cli(b, db, "decide", "wire-1", "--approve", "--confirm", "transfer_funds", name="bob").returncode == 0
     assert json.loads(_cli(a, db, "show", "wire-1", "--json").stdout)["status"] == "decided"
 
 
@@ -316,3 +316,34 @@ def test_queue_set_and_show(run):
     assert run("queue", "set", "finchat", "--reasons", "default").exit_code == 0
     assert "the default taxonomy" in run("queue", "show", "finchat").output
     assert "nothing to change" in run("queue", "set", "finchat").output
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["fin-0001", "--approve", "--reject", "--reason", "tone"], "choose one of --approve and --reject"),
+    (["fin-0001", "--reject"], "a reject needs at least one --reason"),
+    (["fin-0001", "--reject", "--reason", "made_up"], "not in queue"),
+    (["fin-0001", "--approve", "--reason", "made_up"], "not in queue"),
+])
+def test_decide_refuses_what_the_tui_refuses(loaded, args, says):
+    r = loaded("decide", *args)
+    assert r.exit_code == 2 and says in r.output, r.output
+    assert json.loads(loaded("show", "fin-0001", "--json").output)["status"] == "pending"
+
+
+def test_a_critical_action_is_approved_only_with_its_tool_typed(run, tmp_path):
+    (tmp_path / "c.jsonl").write_text(CRITICAL)
+    assert run("ingest", str(tmp_path / "c.jsonl")).exit_code == 0
+    r = run("decide", "wire-1", "--approve")
+    assert r.exit_code == 2 and "--confirm transfer_funds" in r.output
+    assert run("decide", "wire-1", "--approve", "--confirm", "transfer_fund").exit_code == 2
+    assert run("decide", "wire-1", "--reject", "--reason", "unsafe").exit_code == 0  # a reject needs none
+
+
+def test_list_shows_whole_ids_and_every_status(run):
+    long_id = "an-output-with-a-rather-long-identifier-0001"
+    assert run("flag", "--id", long_id, "--output", "x", "--reason", "r").exit_code == 0
+    r = run("list")
+    assert long_id in r.output
+    assert long_id in run("list", "--status", "all").output
+    assert long_id in run("list", "--status", "open").output
+    assert "no items match" in run("list", "--status", "decided").output

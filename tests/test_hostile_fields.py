@@ -421,13 +421,15 @@ def test_cli_shows_the_field_safely(world: CliWorld, case: Case) -> None:
         return
     assert not errors, errors
     q = case.item_id
+    # a critical action is approved with its tool's name typed (the tool may be the hostile text)
+    confirm = ["--confirm", case.item.action.tool] if isinstance(case.item, ActionItem) else []
     runs = {
         "list": world.run("list", "--queue", case.queue, "--limit", "1", "--order", "priority"),
         "list --json": world.run("list", "--queue", case.queue, "--json"),
         "show": world.run("show", q),
         "show --json": world.run("show", q, "--json"),
-        "decide --approve": world.run("decide", q, "--approve", "--reviewer", "tester"),
-        "decide again (an error)": world.run("decide", q, "--approve", "--reviewer", "tester"),
+        "decide --approve": world.run("decide", q, "--approve", *confirm, "--reviewer", "tester"),
+        "decide again (an error)": world.run("decide", q, "--approve", *confirm, "--reviewer", "tester"),
         "show after decide": world.run("show", q),
         "undo": world.run("undo", q, "--reviewer", "tester"),
         "undo again (an error)": world.run("undo", q, "--reviewer", "tester"),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..vocab import KINDS, RISKS, STATUSES
+from ..vocab import KINDS, RISKS, STATUS_VIEWS
 from .base import EXIT_BAD_INPUT, Ctx, cli, pass_ctx, say, say_json
 from .render import render_item, summary_line, table
 
@@ -118,8 +118,8 @@ def _filter_options(f: Any) -> Any:
         click.option("--queue", help="Only this queue."),
         click.option("--kind", type=click.Choice(KINDS)),
         click.option("--status", multiple=True,
-                     type=click.Choice(STATUSES),
-                     help="Only these states (repeatable)."),
+                     type=click.Choice(list(STATUS_VIEWS)),
+                     help="Only these states (repeatable; open = pending or claimed; all = any)."),
         click.option("--risk", type=click.Choice(RISKS)),
         click.option("--tag", help="Only items with this tag."),
         click.option("--flag", "flag_reason",
@@ -140,7 +140,9 @@ def _make_filter(kw: dict[str, Any]) -> ItemFilter:
     def utc(d: Any) -> Any:
         return d.replace(tzinfo=UTC) if d is not None else None
 
-    return ItemFilter(queue=kw.get("queue"), kind=kw.get("kind"), status=list(kw.get("status") or []) or None,
+    views = [STATUS_VIEWS[v] for v in kw.get("status") or ()]
+    statuses = None if not views or None in views else sorted({s for v in views for s in v or ()})
+    return ItemFilter(queue=kw.get("queue"), kind=kw.get("kind"), status=statuses,
                       risk=kw.get("risk"), tag=kw.get("tag"), flag=kw.get("flag_reason"),
                       since=utc(kw.get("since")), until=utc(kw.get("until")))
 

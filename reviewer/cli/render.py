@@ -32,7 +32,7 @@ def summary_line(s: ItemSummary) -> list[str]:
     state = s.status + (f" by {s.claimed_by}" if s.claimed_by else "")
     if s.verdict:
         state += f" ({s.verdict})"
-    return [safe_line(s.id, 24), s.kind, safe_line(s.queue, 20), str(s.priority), safe_line(state, 28),
+    return [safe_line(s.id, 1000), s.kind, safe_line(s.queue, 20), str(s.priority), safe_line(state, 28),
             age_of(s.created_at), safe_line(why, 48), safe_line(s.snippet, 60)]
 
 
