@@ -75,6 +75,12 @@ def check_label(value: str) -> str:
     return value
 
 
+def corrected_text(text: str) -> str:
+    """A correction as it is kept and compared: without trailing line breaks (an editor's last
+    newline is not part of the answer), wherever it comes from."""
+    return text.rstrip("\r\n")
+
+
 def check_limits(data: Any) -> Any:
     """Refuse JSON-like data nested deeper than MAX_DEPTH, with more than MAX_KEYS entries in
     one object or list, holding a non-finite number, or with more than MAX_ITEM_CHARS of text."""
@@ -304,6 +310,11 @@ class DecisionIn(_Model):
     @classmethod
     def _limits(cls, data: Any) -> Any:
         return check_limits(data)
+
+    @field_validator("correction")
+    @classmethod
+    def _one_ending(cls, text: str | None) -> str | None:
+        return None if text is None else corrected_text(text)
 
 
 class Decision(DecisionIn):

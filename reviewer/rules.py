@@ -39,18 +39,25 @@ def check_human(name: str) -> str:
 
 
 def check_shape(item: OutputItem | ActionItem, d: DecisionIn) -> None:
-    """A decision fits its item: text corrections for outputs, edited arguments for actions."""
-    if item.kind == "output":
+    """A decision fits its item: text corrections for outputs, edited arguments for actions,
+    and a correction changes something."""
+    from .models import OutputItem, corrected_text
+
+    if isinstance(item, OutputItem):
         if d.arguments is not None:
             raise Invalid("arguments apply to actions; this item is an output", hint="use --correct-file")
         if d.verdict == "correct" and d.correction is None:
             raise Invalid("a correction needs the corrected text", hint="pass --correct-file FILE")
+        if d.correction is not None and d.correction == corrected_text(item.output):
+            raise Invalid("the correction is the same as the output", hint="approve it instead")
     else:
         if d.correction is not None:
             raise Invalid("a text correction applies to outputs; for actions edit the arguments",
                           hint="pass --arguments JSON")
         if d.verdict == "correct" and d.arguments is None:
             raise Invalid("correcting an action needs the edited arguments", hint="pass --arguments JSON")
+        if d.arguments is not None and d.arguments == item.action.arguments:
+            raise Invalid("the edited arguments are the same as the request", hint="approve it instead")
 
 
 def standing_decision(item: QueueItem) -> Decision | None:

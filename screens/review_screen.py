@@ -33,6 +33,7 @@ from reviewer.models import (
     OutputItem,
     QueueItem,
     QueueSettings,
+    corrected_text,
 )
 from reviewer.queue import ReviewQueue
 from reviewer.rules import is_critical_action
@@ -392,7 +393,8 @@ class ReviewScreen(AppScreen):
         self.app.push_screen(CorrectScreen(self.correction or original), edited)
 
     def confirm_correction(self, original: str, text: str) -> None:
-        if text == original:
+        text = corrected_text(text)
+        if text == corrected_text(original):
             self.notify("No change: nothing to correct.", severity="warning")
             return
         if not text.strip():

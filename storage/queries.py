@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, text, tuple_
 
+from reviewer.errors import Invalid
 from reviewer.models import ItemFilter
 from reviewer.vocab import OPEN
 
@@ -81,7 +82,7 @@ def segments(order: str) -> tuple[tuple[ColumnElement[bool] | None, tuple[Any, .
     if order == "triage":
         return TRIAGE
     if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}; use one of triage, {', '.join(ORDERS)}")
+        raise Invalid(f"unknown order {order!r}; use one of triage, {', '.join(ORDERS)}")
     return ((None, ORDERS[order]),)
 
 

@@ -254,7 +254,7 @@ class SqlQueue:
         with self._read() as conn:
             if after is not None:
                 if order not in sq.KEYSET:
-                    raise ValueError(f"keyset paging works with order {', '.join(sq.KEYSET)}")
+                    raise Invalid(f"keyset paging (after=) works with order {', '.join(sq.KEYSET)}")
                 mark = conn.execute(select(items).where(items.c.id == after)).first()
                 if mark is None:
                     raise NotFound(f"cursor item {after!r} does not exist")

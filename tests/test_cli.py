@@ -347,3 +347,16 @@ def test_list_shows_whole_ids_and_every_status(run):
     assert long_id in run("list", "--status", "all").output
     assert long_id in run("list", "--status", "open").output
     assert "no items match" in run("list", "--status", "decided").output
+
+
+def test_a_correction_that_changes_nothing_is_refused_and_newlines_are_trimmed(loaded, tmp_path):
+    original = json.loads(loaded("show", "fin-0003", "--json").output)["item"]["output"]
+    same = tmp_path / "same.txt"
+    same.write_text(original + "\n")  # an editor's last newline
+    r = loaded("decide", "fin-0003", "--correct-file", str(same))
+    assert r.exit_code == 1 and "the same as the output" in r.output
+    fixed = tmp_path / "fixed.txt"
+    fixed.write_text("Corrected summary.\n\n")
+    assert loaded("decide", "fin-0003", "--correct-file", str(fixed)).exit_code == 0
+    d = json.loads(loaded("show", "fin-0003", "--json").output)["decisions"][-1]
+    assert d["correction"] == "Corrected summary."

@@ -83,3 +83,16 @@ def test_timeout_decision():
 ])
 def test_reserved_names(name, reserved):
     assert rules.is_reserved(name) is reserved
+
+
+def test_a_correction_must_change_something():
+    from reviewer.errors import Invalid
+    from reviewer.models import DecisionIn, parse_item
+
+    out = parse_item({"kind": "output", "id": "o", "output": "Revenue was 4,812m.\n"})
+    with pytest.raises(Invalid, match="same as the output"):
+        rules.check_shape(out, DecisionIn(verdict="correct", reviewer="a", correction="Revenue was 4,812m.\r\n"))
+    rules.check_shape(out, DecisionIn(verdict="correct", reviewer="a", correction="Revenue was 611m."))
+    act = parse_item({"kind": "action", "id": "a", "action": {"tool": "t", "arguments": {"x": 1}}})
+    with pytest.raises(Invalid, match="same as the request"):
+        rules.check_shape(act, DecisionIn(verdict="correct", reviewer="a", arguments={"x": 1}))

@@ -149,6 +149,29 @@ async def test_correct_in_external_editor(queue, tmp_path, monkeypatch):
         assert queue.get("rag-2").decisions[-1].correction == "Submit expenses in Concur within 28 days."
 
 
+async def test_an_editor_that_only_adds_a_newline_changes_nothing(queue, tmp_path, monkeypatch):
+    """$EDITOR saves the text unchanged but for a last newline: nothing is recorded, and a real
+    edit is stored without the newline."""
+    script = tmp_path / "ed.py"
+    script.write_text("import sys, os\np = sys.argv[1]\nt = open(p).read()\n"
+                      "open(p, 'w').write(t.replace('30', os.environ.get('NEW', '30')) + '\\n')\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    monkeypatch.delenv("VISUAL", raising=False)
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_item(pilot, "rag-2")
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen) and screen.item.id == "rag-2"
+        assert queue.get("rag-2").status == "claimed"  # nothing recorded
+        monkeypatch.setenv("NEW", "28")
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmCorrection))
+        await pilot.press("enter")
+        await settle(pilot, lambda: queue.get("rag-2").status == "decided")
+    assert queue.get("rag-2").decisions[-1].correction == "Submit expenses in Concur within 28 days."
+
+
 async def test_diff_against_reference_toggles_inline_and_side(queue):
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
