@@ -116,9 +116,40 @@ def metadata(it: OutputItem | ActionItem) -> Text:
     return t
 
 
-def context(it: OutputItem | ActionItem, guidance: str | None) -> Text:
-    """The left pane: why the item is here, the guidelines, conversation, documents, metadata."""
-    parts = [flags(it), guidelines(guidance), conversation(it), documents(it), metadata(it)]
+def history(q: QueueItem) -> Text:
+    """Every decision on the item, oldest first: verdicts, first approvals, reverts, who, when,
+    reasons, comments, edited arguments (a correction shows as a diff in the main pane)."""
+    t = Text()
+    if not q.decisions:
+        return t
+    t.append_text(heading("History"))
+    reverted = {d.reverts for d in q.decisions if d.reverts}
+    for d in q.decisions:
+        t.append("\n• ")
+        what = d.verdict if not d.reverts else f"revert of {d.reverts[:8]}"
+        t.append(f"{what}", style="bold strike" if d.id in reverted else "bold")
+        t.append(" by ")
+        t.append_text(line(d.reviewer, "cyan", 60))
+        t.append(f" ({d.by}) {d.decided_at:%Y-%m-%d %H:%M}", style="dim")
+        if d.reasons:
+            t.append("\n  reasons: ")
+            t.append_text(line(", ".join(d.reasons), "magenta", 300))
+        if d.comment:
+            t.append("\n  comment: ")
+            t.append_text(plain(d.comment, "italic", limit=2000))
+        if d.arguments is not None:
+            t.append("\n  approved arguments: ")
+            t.append_text(plain(json.dumps(d.arguments, ensure_ascii=False), limit=2000))
+    if q.approvals and q.status in OPEN:
+        t.append(f"\n{q.approvals} of 2 approvals: a second, different reviewer must approve", style="yellow")
+    return t
+
+
+def context(it: OutputItem | ActionItem, guidance: str | None, q: QueueItem | None = None) -> Text:
+    """The left pane: the item's history, why it is here, the guidelines, conversation,
+    documents, metadata."""
+    parts = [history(q) if q is not None else Text(), flags(it), guidelines(guidance), conversation(it),
+             documents(it), metadata(it)]
     return Text("\n").join(p for p in parts if p)
 
 

@@ -36,7 +36,7 @@ from reviewer.models import (
     corrected_text,
 )
 from reviewer.queue import ReviewQueue
-from reviewer.rules import is_critical_action
+from reviewer.rules import is_critical_action, standing_decision
 from reviewer.safe_text import DISPLAY_LIMIT, safe_line
 
 from . import panes
@@ -55,6 +55,7 @@ from .source import Source
 from .text import heading, line, plain
 
 LOOKAHEAD = 25
+DECIDING = ("approve", "reject", "correct", "edit_external")  # hidden without a lease
 MODES = ("output", "inline", "side")
 
 
@@ -144,6 +145,12 @@ class ReviewScreen(AppScreen):
         """Show exactly this item (read-only if someone else holds it or it is settled)."""
         self._load(self._next_request(), partial(self.session.open, item_id, index))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Deciding keys only while the item is held (not on a decided or read-only item)."""
+        if action in DECIDING and self.lease is None:
+            return False
+        return True
+
     def step(self, backwards: bool = False) -> None:
         """Release this item (if held) and claim the next (or previous) one of the source."""
         current = self.item.id if self.item is not None else None
@@ -181,7 +188,12 @@ class ReviewScreen(AppScreen):
         if shown.item is None:
             self.show_done()
             return
-        self.mode = "inline" if isinstance(shown.item.item, OutputItem) and shown.item.item.reference else "output"
+        standing = standing_decision(shown.item)
+        has_other = shown.item.item.reference if isinstance(shown.item.item, OutputItem) else None
+        if standing is not None and standing.correction is not None:
+            has_other = standing.correction
+        self.mode = "inline" if has_other else "output"
+        self.refresh_bindings()
         self.show(shown.item, shown.note)
 
     def _reclaim(self) -> None:
@@ -216,7 +228,7 @@ class ReviewScreen(AppScreen):
     def show(self, q: QueueItem, note: str | None) -> None:
         self.query_one("#item-title", Static).update(panes.title(q, self.rapp.clock(), self.lease is not None, note))
         self.query_one("#context-text", Static).update(
-            panes.context(q.item, self.settings.guidelines))
+            panes.context(q.item, self.settings.guidelines, q))
         self.show_main()
 
     def _layout(self, *, scroll: bool, diff: bool, preview: bool) -> None:
@@ -233,8 +245,15 @@ class ReviewScreen(AppScreen):
         if isinstance(it, ActionItem):
             self.show_action(it)
             return
-        other, label = (self.correction, "your correction") if self.correction is not None else \
-            (it.reference, "reference") if it.reference is not None else (None, "")
+        standing = standing_decision(q)
+        if self.correction is not None:
+            other, label = self.correction, "your correction"
+        elif standing is not None and standing.correction is not None:
+            other, label = standing.correction, f"correction by {safe_line(standing.reviewer, 40)}"
+        elif it.reference is not None:
+            other, label = it.reference, "reference"
+        else:
+            other, label = None, ""
         if self.mode == "output" or other is None:
             title.append_text(heading("Output"))
             if len(it.output) > DISPLAY_LIMIT:

@@ -106,6 +106,8 @@ def get_document(url: str, item_id: str) -> dict[str, Any] | None:
         try:
             row = conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
             ds = conn.execute("SELECT * FROM decisions WHERE item_id = ? ORDER BY seq", (item_id,)).fetchall()
+            trail = conn.execute("SELECT at, actor, action, detail FROM audit WHERE item_id = ? ORDER BY seq",
+                                 (item_id,)).fetchall()
         except sqlite3.Error:
             return None
     if row is None:
@@ -118,6 +120,8 @@ def get_document(url: str, item_id: str) -> dict[str, Any] | None:
     doc["flags"] = json.loads(doc["flags"])
     doc["item"] = json.loads(row["payload"])
     doc["decisions"] = [_decision(d) for d in ds]
+    doc["audit"] = [{"at": a["at"], "actor": a["actor"], "action": a["action"], "detail": json.loads(a["detail"])}
+                    for a in trail]
     return doc
 
 
@@ -136,7 +140,7 @@ def as_queue_item(doc: dict[str, Any]) -> QueueItem:
     from reviewer.models import ActionItem, Decision, FlagSummary, OutputItem, QueueItem
 
     kind = OutputItem if doc["kind"] == "output" else ActionItem
-    fields = {k: doc[k] for k in FIELDS}
+    fields = {k: doc[k] for k in FIELDS}  # (the audit trail is not part of QueueItem)
     for k in ("created_at", "enqueued_at", "expires_at", "lease_expires_at", "decided_at"):
         fields[k] = _time(fields[k])
     fields["flags"] = [FlagSummary(**f) for f in doc["flags"]]

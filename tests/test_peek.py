@@ -76,8 +76,10 @@ def test_show_reads_the_same_item_without_pydantic_as_through_the_queue(tmp_path
         doc = get_document(url, item_id)
         via_queue = q.get(item_id)
         text = render_item(doc)
-        assert text == render_item(via_queue.model_dump(mode="json"))
-        assert ("Better." in text) == (item_id == "out-1")  # the correction is shown
+        trail = [a.model_dump(mode="json") for a in q.audit(item_id)]
+        assert text == render_item(via_queue.model_dump(mode="json") | {"audit": trail})
+        assert "audit trail:" in text and "decide" in text
+        assert ("+Better." in text) == (item_id == "out-1")  # the correction, as a diff
         assert as_queue_item(doc) == via_queue
     code = (f"import sys\nfrom reviewer.cli.render import render_item\nfrom reviewer.storage.peek import get_document\n"
             f"render_item(get_document({url!r}, 'out-1'))\nprint('pydantic' in sys.modules)")

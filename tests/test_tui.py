@@ -172,6 +172,28 @@ async def test_an_editor_that_only_adds_a_newline_changes_nothing(queue, tmp_pat
     assert queue.get("rag-2").decisions[-1].correction == "Submit expenses in Concur within 28 days."
 
 
+async def test_a_decided_item_shows_its_history_and_offers_no_decision(queue):
+    queue.decide("rag-2", DecisionIn(verdict="correct", reviewer="bob", correction="Within 28 days.",
+                                     reasons=["wrong_numbers"], comment="policy changed in May"))
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        app.screen.query_one("#f-status").value = "decided"
+        lst = app.screen.query_one("QueueList")
+        await settle(pilot, lambda: lst.total == 1 and lst.summary_at(0) is not None)
+        screen = await open_item(pilot, "rag-2")
+        text = screen_text(app)
+        assert "History" in text and "correct by bob" in text
+        assert "wrong_numbers" in text and "policy changed in May" in text
+        assert "correction by bob" in text  # the correction, as a diff against the output
+        assert screen.lease is None
+        footer = " ".join(k.description for k in app.screen.query("FooterKey"))
+        assert "Approve" not in footer and "Reject" not in footer and "Next" in footer
+        await pilot.press("a")
+        await pilot.pause()
+        assert len(queue.get("rag-2").decisions) == 1  # the key does nothing here
+
+
 async def test_diff_against_reference_toggles_inline_and_side(queue):
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:

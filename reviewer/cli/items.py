@@ -188,7 +188,10 @@ def show(c: Ctx, item_id: str, as_json: bool) -> None:
         q = as_queue_item(doc) if doc is not None else c.queue.get(item_id)
         say_json(q.model_dump_json(indent=2))
     else:
-        say(render_item(doc if doc is not None else c.queue.get(item_id).model_dump(mode="json")))
+        if doc is None:
+            doc = c.queue.get(item_id).model_dump(mode="json")
+            doc["audit"] = [a.model_dump(mode="json") for a in c.queue.audit(item_id)]
+        say(render_item(doc))
 
 
 @cli.command()

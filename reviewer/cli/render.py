@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -96,8 +97,16 @@ def render_item(q: Mapping[str, Any]) -> str:
                      f"{when:%Y-%m-%d %H:%M:%S}Z{extra}"
                      + (f" reasons={','.join(safe_line(r, 40) for r in d['reasons'])}" if d.get("reasons") else "")
                      + (f" comment={safe_line(d['comment'], 200)}" if d.get("comment") else ""))
-        if d.get("correction") is not None:
-            lines.append(f"[correction]\n{safe(d['correction'])}")
+        if d.get("correction") is not None and q["kind"] == "output":
+            lines.append("[correction, as a diff of the output]")
+            lines += [safe(x.rstrip("\n")) for x in difflib.unified_diff(
+                it["output"].splitlines(), d["correction"].splitlines(), "output", "correction", lineterm="", n=2)][2:]
         if d.get("arguments") is not None:
             lines.append("[approved arguments]\n" + safe(json.dumps(d["arguments"], indent=2, ensure_ascii=False)))
+    if q.get("audit"):
+        lines.append("\naudit trail:")
+        for a in q["audit"]:
+            when = _when(a["at"])
+            detail = "" if not a.get("detail") else "  " + safe_line(json.dumps(a["detail"], ensure_ascii=False), 160)
+            lines.append(f"  {when:%Y-%m-%d %H:%M:%S}Z  {safe_line(a['actor'], 40)}  {safe_line(a['action'], 30)}{detail}")
     return "\n".join(lines)
