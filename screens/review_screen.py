@@ -62,19 +62,22 @@ MODES = ("output", "inline", "side")
 class ReviewScreen(AppScreen):
     """Review items from `source` starting at `index` (or one `item_id`)."""
 
+    # Priority bindings: the app handles them in the order they were typed, before any key
+    # typed after them (a key left to the screen's queue is handled later, so `r 3 Enter` in one
+    # burst sent the 3 and the Enter past a reject dialog that was not open yet).
     BINDINGS = [
-        Binding("a", "approve", "Approve", id="review.approve", tooltip="Approve and go to the next item"),
-        Binding("r", "reject", "Reject", id="review.reject", tooltip="Reject with reasons and a comment"),
-        Binding("c", "correct", "Correct", id="review.correct", tooltip="Edit the output, then confirm the diff"),
-        Binding("e", "edit_external", "$EDITOR", id="review.edit", tooltip="Correct in $EDITOR"),
-        Binding("s", "skip", "Skip", id="review.skip", tooltip="Release this item and go to the next"),
-        Binding("u", "app.undo", "Undo", id="review.undo", tooltip="Undo your last decision"),
-        Binding("n", "move(1)", "Next", id="review.next"),
-        Binding("p", "move(-1)", "Prev", id="review.prev"),
-        Binding("d", "toggle_diff", "Diff", id="review.diff", tooltip="Output / inline diff / side by side"),
-        Binding("v", "full_text", "Full text", show=False, id="review.full_text"),
-        Binding("question_mark", "app.help", "Help", id="review.help"),
-        Binding("q,escape", "back", "Back", id="review.back"),
+        Binding("a", "approve", "Approve", priority=True, id="review.approve", tooltip="Approve and go to the next item"),
+        Binding("r", "reject", "Reject", priority=True, id="review.reject", tooltip="Reject with reasons and a comment"),
+        Binding("c", "correct", "Correct", priority=True, id="review.correct", tooltip="Edit the output, then confirm the diff"),
+        Binding("e", "edit_external", "$EDITOR", priority=True, id="review.edit", tooltip="Correct in $EDITOR"),
+        Binding("s", "skip", "Skip", priority=True, id="review.skip", tooltip="Release this item and go to the next"),
+        Binding("u", "app.undo", "Undo", priority=True, id="review.undo", tooltip="Undo your last decision"),
+        Binding("n", "move(1)", "Next", priority=True, id="review.next"),
+        Binding("p", "move(-1)", "Prev", priority=True, id="review.prev"),
+        Binding("d", "toggle_diff", "Diff", priority=True, id="review.diff", tooltip="Output / inline diff / side by side"),
+        Binding("v", "full_text", "Full text", show=False, priority=True, id="review.full_text"),
+        Binding("question_mark", "app.help", "Help", priority=True, id="review.help"),
+        Binding("q,escape", "back", "Back", priority=True, id="review.back"),
     ]
 
     class Loaded(Message):

@@ -8,7 +8,7 @@ import pytest
 from tuikit import SIZE, app_for, clock, loaded, make_queue, open_item, screen_text, settle
 
 from reviewer.errors import StorageError
-from reviewer.models import DecisionIn, parse_item
+from reviewer.models import DecisionIn, ItemFilter, parse_item
 from reviewer.screens import make_app
 from reviewer.screens.dialogs import (
     ConfirmCorrection,
@@ -97,6 +97,33 @@ async def test_reject_with_reasons_and_comment(queue):
         assert (d.verdict, d.reasons, d.comment) == (
             "reject", ["unfaithful_to_context", "policy_violation"], "promises a policy we do not have")
         assert queue.get("sup-1").claimed_by is None
+
+
+async def burst(app, *keys: str) -> None:
+    """Keys as a fast typist sends them: all queued before the app handles the first."""
+    from textual import events
+
+    chars = {"enter": "\r", "tab": "\t", "space": " "}
+    for k in keys:
+        app.post_message(events.Key(k, chars.get(k, k if len(k) == 1 else None)))
+
+
+async def test_keys_typed_ahead_of_the_reject_dialog_do_what_they_say(queue):
+    """`r 3 Enter` in one burst: reason 3 and nothing else, submitted (it used to tick the
+    highlighted reason too, and leave the dialog open)."""
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "act-1")
+        await burst(app, "r", "3", "enter")
+        await settle(pilot, lambda: queue.get("act-1").status == "decided")
+        assert not isinstance(app.screen, RejectDialog)
+        d = queue.get("act-1").decisions[-1]
+        assert (d.verdict, d.reasons) == ("reject", ["not_requested"])
+        await burst(app, "r", "1", "2", "2", "tab", *"too risky", "enter")  # the next item
+        await settle(pilot, lambda: len(queue.list_items(ItemFilter(status=["decided"]))) == 2)
+        second = next(i for i in queue.list_items(ItemFilter(status=["decided"])) if i.id != "act-1")
+        d = queue.get(second.id).decisions[-1]
+        assert (len(d.reasons), d.comment) == (1, "too risky")
 
 
 async def test_reject_needs_a_reason_and_escape_cancels(queue):
