@@ -42,10 +42,12 @@ class QueueScreen(AppScreen):
 
     class Loaded(Message):
         def __init__(self, request: int, source: Source, total: int, first: list[ItemSummary],
-                     stats: dict[str, int], token: int, keep_cursor: bool) -> None:
+                     stats: dict[str, int], token: int, keep_cursor: bool, query: str | None = None,
+                     capped: bool = False) -> None:
             super().__init__()
             self.request, self.source, self.total, self.first = request, source, total, first
             self.stats, self.token, self.keep_cursor = stats, token, keep_cursor
+            self.query, self.capped = query, capped  # a search's text; more matches than shown
 
     class Facets(Message):
         def __init__(self, facets: dict[str, list[str]]) -> None:
@@ -143,10 +145,13 @@ class QueueScreen(AppScreen):
             return  # a newer load or search is under way
         self.token = msg.token
         lst = self.query_one(QueueList)
-        lst.empty_message = ("Nothing matches. Try another filter, or load items with "
-                             "`reviewer ingest FILE` (or try `reviewer demo`).")
+        if msg.query:
+            lst.empty_message = f"No match for “{safe_line(msg.query, 80)}”. Esc clears the search."
+        else:
+            lst.empty_message = ("Nothing matches. Try another filter, or load items with "
+                                 "`reviewer ingest FILE` (or try `reviewer demo`).")
         lst.set_source(msg.source, msg.total, msg.first, keep_cursor=msg.keep_cursor)
-        self.show_counts(msg.stats, msg.total)
+        self.show_counts(msg.stats, msg.total, msg.capped)
 
     def on_queue_screen_facets(self, msg: Facets) -> None:
         for sel_id, key, label in (("#f-queue", "queues", "queue"), ("#f-flag", "flags", "flag"),
@@ -165,7 +170,7 @@ class QueueScreen(AppScreen):
         lst = self.query_one(QueueList)
         lst.set_source(WaitingSource(self.rapp, self.filter_values()), len(peek), peek)
 
-    def show_counts(self, stats: dict[str, int], shown: int) -> None:
+    def show_counts(self, stats: dict[str, int], shown: int, capped: bool = False) -> None:
         t = Text()
         t.append(" reviewer ", style="bold reverse")
         t.append(f"  pending {stats.get('pending', 0):,}", style="bold")
@@ -173,7 +178,10 @@ class QueueScreen(AppScreen):
         t.append(f"  ·  decided today {stats.get('decided_today', 0):,}", style="green")
         if stats.get("expired"):
             t.append(f"  ·  expired {stats['expired']:,}", style="red")
-        t.append(f"     showing {shown:,}", style="dim")
+        if capped:
+            t.append(f"     showing the best {shown:,} of more matches: type more to narrow", style="yellow")
+        else:
+            t.append(f"     showing {shown:,}", style="dim")
         t.append(f"   as {safe_line(self.rapp.reviewer, 30)}", style="dim")
         self.query_one("#counts", Static).update(t)
 
@@ -235,9 +243,11 @@ class QueueScreen(AppScreen):
     def run_search(self, request: int, q: ReviewQueue, query: str, flt: ItemFilter, keep_cursor: bool) -> None:
         """Search in the queue (its full-text index, then rapidfuzz ranking)."""
         token = q.changes().token
-        rows = q.search(query, flt, limit=SEARCH_LIMIT)
+        rows = q.search(query, flt, limit=SEARCH_LIMIT + 1)  # one more: are there more than shown?
+        capped, rows = len(rows) > SEARCH_LIMIT, rows[:SEARCH_LIMIT]
         source = SearchSource(q, [r.id for r in rows])
-        self.post_message(self.Loaded(request, source, len(rows), rows[:PAGE], q.stats(), token, keep_cursor))
+        self.post_message(self.Loaded(request, source, len(rows), rows[:PAGE], q.stats(), token, keep_cursor,
+                                      query, capped))
 
     # -- actions ------------------------------------------------------------------------
 

@@ -71,6 +71,24 @@ async def test_fuzzy_search_ranks_as_you_type_and_escape_clears(queue):
         await settle(pilot, lambda: lst.total == 5)
 
 
+async def test_search_finds_ids_says_when_nothing_matches_and_when_more_match(queue, monkeypatch):
+    from reviewer.screens import queue_screen
+
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        lst = await loaded(pilot)
+        await pilot.press("slash", *"rag-2")
+        await settle(pilot, lambda: lst.total >= 1 and lst.summary_at(0) is not None)
+        assert lst.summary_at(0).id == "rag-2"
+        await pilot.press(*"qqzzxx")
+        await settle(pilot, lambda: lst.total == 0)
+        assert "No match for “rag-2qqzzxx”" in lst.empty_message
+        monkeypatch.setattr(queue_screen, "SEARCH_LIMIT", 2)
+        app.screen.query_one("#search").value = "a"
+        await settle(pilot, lambda: lst.total == 2)
+        assert "best 2 of more matches" in str(app.screen.query_one("#counts").render())
+
+
 async def test_approve_records_verdict_releases_lease_and_moves_on(queue):
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
