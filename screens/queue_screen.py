@@ -227,6 +227,8 @@ class QueueScreen(AppScreen):
 
     @on(Select.Changed)
     def filter_changed(self, _: Select.Changed) -> None:
+        # back to the list once a filter is picked: arrows move through items, not values
+        self.query_one(QueueList).focus()
         if self.rapp.queue is not None and self.token is not None:
             self.reload()
 

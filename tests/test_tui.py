@@ -57,6 +57,23 @@ async def test_filter_by_queue_and_status(queue):
         assert lst.summary_at(0).id == "rag-1"
 
 
+async def test_picking_a_filter_returns_to_the_list(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        lst = await loaded(pilot)
+        await pilot.press("f", "tab")  # the status filter
+        status = app.screen.query_one("#f-status")
+        assert status.has_focus
+        await pilot.press("enter", "down", "enter")  # open, next value, pick it
+        await settle(pilot)
+        assert lst.has_focus and status.value == "pending"
+        await pilot.press("down", "down")
+        assert status.value == "pending" and lst.cursor == 2
+        await pilot.press("f")
+        await pilot.press("escape")
+        assert lst.has_focus
+
+
 async def test_fuzzy_search_ranks_as_you_type_and_escape_clears(queue):
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
