@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
-from reviewer.models import ActionItem, OutputItem, QueueItem
+from reviewer.models import ActionItem, Decision, OutputItem, QueueItem
 from reviewer.safe_text import safe
 from reviewer.vocab import OPEN, SETTLED
 
@@ -142,6 +142,25 @@ def history(q: QueueItem) -> Text:
             t.append_text(plain(json.dumps(d.arguments, ensure_ascii=False), limit=2000))
     if q.approvals and q.status in OPEN:
         t.append(f"\n{q.approvals} of 2 approvals: a second, different reviewer must approve", style="yellow")
+    return t
+
+
+VERDICT_STYLE = {"approve": "bold green", "correct": "bold cyan", "reject": "bold red"}
+
+
+def last_decision(d: Decision) -> Text:
+    """`✓ approved gen-000350 · u to undo`: what the last key press recorded, until the next."""
+    t = Text()
+    t.append(" ✓ ", style="bold")
+    past = {"approve": "approved", "reject": "rejected", "correct": "corrected"}.get(d.verdict, d.verdict)
+    t.append(past, style=VERDICT_STYLE.get(d.verdict, "bold"))
+    t.append(" ")
+    t.append_text(line(d.item_id, "bold", 60))
+    if d.reasons:
+        t.append(" (")
+        t.append_text(line(", ".join(d.reasons), "magenta", 80))
+        t.append(")")
+    t.append("  ·  u to undo", style="dim")
     return t
 
 

@@ -122,6 +122,7 @@ class ReviewScreen(AppScreen):
                         yield Static(id="output-text")
                     yield Static(id="preview-title")
                     yield DiffView(id="diff")
+        yield Static(id="last-decision")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -175,6 +176,7 @@ class ReviewScreen(AppScreen):
         self.offline = False
         if shown.decided is not None:
             self.rapp.history.append(shown.decided.item_id)
+            self.query_one("#last-decision", Static).update(panes.last_decision(shown.decided))
         if shown.first_of_two:
             self.notify("First approval recorded: a second, different reviewer must approve this "
                         "critical action.", markup=False)
@@ -485,6 +487,8 @@ class ReviewScreen(AppScreen):
 
     def show_undone(self, item_id: str) -> None:
         """After an undo: show the item that came back, claimed."""
+        self.query_one("#last-decision", Static).update(line(f" ↺ undone {item_id}: it is back, claimed by you",
+                                                             "bold yellow"))
         self.open(item_id)
 
     def handle_error(self, error: BaseException) -> None:

@@ -120,6 +120,22 @@ async def test_approve_records_verdict_releases_lease_and_moves_on(queue):
         assert current(pilot) == "sup-1" and queue.get("sup-1").claimed_by == "alice"
 
 
+async def test_a_decision_is_confirmed_until_the_next_and_the_title_moves_with_the_panes(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_item(pilot, "fin-1")
+        await pilot.press("a")
+        await settle(pilot, lambda: current(pilot) != "fin-1")
+        nxt = current(pilot)
+        confirmation = str(screen.query_one("#last-decision").render())
+        assert "approved fin-1" in confirmation and "u to undo" in confirmation
+        title = str(screen.query_one("#item-title").render())
+        assert nxt in title and "fin-1" not in title  # the header names what the panes show
+        await pilot.press("u")
+        await settle(pilot, lambda: current(pilot) == "fin-1")
+        assert "undone fin-1" in str(screen.query_one("#last-decision").render())
+
+
 async def test_reject_with_reasons_and_comment(queue):
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
