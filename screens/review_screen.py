@@ -55,7 +55,7 @@ from .source import Source
 from .text import heading, line, plain
 
 LOOKAHEAD = 25
-DECIDING = ("approve", "reject", "correct", "edit_external")  # hidden without a lease
+DECIDING = ("approve", "reject", "correct", "edit_external", "edit_arguments")  # hidden without a lease
 MODES = ("output", "inline", "side")
 
 
@@ -70,6 +70,8 @@ class ReviewScreen(AppScreen):
         Binding("r", "reject", "Reject", priority=True, id="review.reject", tooltip="Reject with reasons and a comment"),
         Binding("c", "correct", "Correct", priority=True, id="review.correct", tooltip="Edit the output, then confirm the diff"),
         Binding("e", "edit_external", "$EDITOR", priority=True, id="review.edit", tooltip="Correct in $EDITOR"),
+        Binding("e", "edit_arguments", "Edit args", priority=True, id="review.edit_arguments",
+                tooltip="Edit the action's arguments as JSON, then approve"),
         Binding("s", "skip", "Skip", priority=True, id="review.skip", tooltip="Release this item and go to the next"),
         Binding("u", "app.undo", "Undo", priority=True, id="review.undo", tooltip="Undo your last decision"),
         Binding("n", "move(1)", "Next", priority=True, id="review.next"),
@@ -153,7 +155,13 @@ class ReviewScreen(AppScreen):
         """Deciding keys only while the item is held (not on a decided or read-only item)."""
         if action in DECIDING and self.lease is None:
             return False
+        is_action = self.item is not None and isinstance(self.item.item, ActionItem)
+        if action == "edit_external" and is_action or action == "edit_arguments" and not is_action:
+            return False  # `e` edits the text of an output, the arguments of an action
         return True
+
+    def action_edit_arguments(self) -> None:
+        self.edit_arguments()
 
     def step(self, backwards: bool = False) -> None:
         """Release this item (if held) and claim the next (or previous) one of the source."""
@@ -198,7 +206,7 @@ class ReviewScreen(AppScreen):
         if standing is not None and standing.correction is not None:
             has_other = standing.correction
         self.mode = "inline" if has_other else "output"
-        self.refresh_bindings()
+        self.refresh_bindings()  # deciding keys need the lease; `e` depends on the kind
         self.show(shown.item, shown.note)
 
     def _reclaim(self) -> None:

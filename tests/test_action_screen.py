@@ -199,3 +199,36 @@ async def test_hostile_arguments_render_inert(tmp_path):
         await pilot.press("escape")
         await pilot.press("a")
         await settle(pilot, lambda: q.get("evil-act").status == "decided")
+
+
+async def test_arguments_holding_control_characters_can_be_edited(tmp_path):
+    """A C1 character (\\x9b, a CSI) in an argument: shown as a \\u escape, and the editor's
+    text saves back to the same value (it used to fail with "Invalid \\escape")."""
+    from reviewer.screens.dialogs import ConfirmCorrection
+
+    q = SqlQueue.open(f"sqlite:///{tmp_path / 'c1.db'}")
+    q.enqueue(parse_item({"kind": "action", "id": "c1-1", "risk": "high",
+                          "action": {"tool": "send_email", "arguments": {"to": "a@b.c", "body": "hi\x9b31m there"}}}))
+    app = app_for(q)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "c1-1")
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(app.screen, ArgumentsEditor))
+        area = app.screen.query_one("TextArea")
+        assert "\\u009b" in area.text and "\x9b" not in area.text
+        area.text = area.text.replace("a@b.c", "x@y.z")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmCorrection))
+        await pilot.press("enter")
+        await settle(pilot, lambda: q.get("c1-1").status == "decided")
+    assert q.get("c1-1").decisions[-1].arguments == {"to": "x@y.z", "body": "hi\x9b31m there"}
+
+
+async def test_the_footer_says_what_e_does_on_an_action(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "file-1")
+        footer = [k.description for k in app.screen.query("FooterKey")]
+        assert "Edit args" in footer and "$EDITOR" not in footer
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, ArgumentsEditor))

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TextArea
 
-from reviewer.safe_text import safe
+from reviewer.safe_text import safe_json
 
 from ..text import line
 
@@ -33,7 +33,9 @@ class ArgumentsEditor(ModalScreen[dict | None]):
         with Vertical(id="editor-box"):
             yield Static(line(f"Edit the arguments of {self.tool} · ctrl+s: check, then confirm the diff · "
                               "esc: cancel", "bold", 200))
-            yield TextArea(safe(json.dumps(self.original, indent=2, ensure_ascii=False), limit=None),
+            # JSON whose control characters are \u escapes: inert on screen, and the same
+            # value when it is saved unedited (a visible `\x9b` was not valid JSON)
+            yield TextArea(safe_json(json.dumps(self.original, indent=2, ensure_ascii=False)),
                            id="editor", show_line_numbers=True)
             yield Static(id="arguments-error")
         yield Footer()
