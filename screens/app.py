@@ -218,12 +218,16 @@ class ReviewerApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         from .review_screen import ReviewScreen
 
-        yield from super().get_system_commands(screen)
+        # Textual's own "Keys" (its key panel) gives way to ours, which names every key's id
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
         if isinstance(screen, ReviewScreen):
             yield SystemCommand("Approve", "Approve this item and go to the next", screen.action_approve)
             yield SystemCommand("Reject", "Reject with reasons and a comment", screen.action_reject)
             yield SystemCommand("Correct", "Edit the output, then confirm the diff", screen.action_correct)
             yield SystemCommand("Skip", "Release this item and go to the next", screen.action_skip)
+            yield SystemCommand("Next", "The next item", lambda: screen.action_move(1))
+            yield SystemCommand("Previous", "The previous item", lambda: screen.action_move(-1))
+            yield SystemCommand("Back", "Back to the queue (releases the item)", screen.action_back)
             yield SystemCommand("Toggle diff", "Output / inline diff / side by side", screen.action_toggle_diff)
         if isinstance(screen, QueueScreen):
             yield SystemCommand("Search", "Fuzzy search the queue", screen.action_search)
