@@ -139,10 +139,10 @@ class ReviewerApp(App[None]):
 
     # -- navigation ---------------------------------------------------------------------
 
-    def open_review(self, source: Source, index: int, item_id: str | None) -> None:
+    def open_review(self, source: Source, index: int, item_id: str | None, total: int = 0) -> None:
         from .review_screen import ReviewScreen
 
-        self.push_screen(ReviewScreen(source, index, item_id))
+        self.push_screen(ReviewScreen(source, index, item_id, total))
 
     def action_undo(self) -> None:
         if not self.history:

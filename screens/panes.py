@@ -7,6 +7,7 @@ Every string from the item goes through `screens.text` (`line`, `plain`), keys i
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +21,41 @@ from reviewer.vocab import OPEN, SETTLED
 from .text import RISK_BADGE, age, countdown, heading, line, plain
 
 
-def title(q: QueueItem, now: datetime, held: bool, note: str | None) -> Text:
-    """` OUTPUT  id  queue q  P1  5d old  claimed by you` (or why it is read-only)."""
+@dataclass(frozen=True)
+class Progress:
+    """Where the reviewer is in the list they opened, and their pace in this screen."""
+
+    position: int  # 1-based, in the list as it was opened
+    total: int
+    since: float  # monotonic seconds when the screen opened
+    done: int = 0
+
+    def decided(self, now: float) -> Progress:
+        return replace(self, position=self.position + 1, done=self.done + 1)
+
+    def moved(self, step: int) -> Progress:
+        return replace(self, position=max(1, self.position + step))
+
+    def text(self, now: float) -> str:
+        """`12 / 55 · 9 decided · 41/h · ~1h05m left` (the pace once there is one)."""
+        if self.total <= 0:
+            return ""
+        out = f"{min(self.position, self.total):,} / {self.total:,}"
+        if self.done:
+            hours = max(now - self.since, 1.0) / 3600
+            rate = self.done / hours
+            left = max(self.total - self.position + 1, 0) / rate
+            out += f" · {self.done} decided · {rate:,.0f}/h · ~{_duration(left)} left"
+        return out
+
+
+def _duration(hours: float) -> str:
+    minutes = int(hours * 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{max(minutes, 1)}m"
+
+
+def title(q: QueueItem, now: datetime, held: bool, note: str | None, progress: str = "") -> Text:
+    """` OUTPUT  id  queue q  P1  5d old  claimed by you  12 / 55 ...` (or why it is read-only)."""
     t = Text()
     t.append(f" {q.kind.upper()} ", style="bold reverse")
     t.append(" ")
@@ -37,6 +71,8 @@ def title(q: QueueItem, now: datetime, held: bool, note: str | None) -> Text:
         t.append_text(line(f"read-only: {note}", "bold yellow", 120))
     elif q.status in SETTLED:
         t.append_text(line(f"{q.status}: {q.verdict} by {q.decided_by}", "bold yellow"))
+    if progress:
+        t.append(f"   {progress}", style="dim")
     return t
 
 

@@ -274,4 +274,4 @@ class QueueScreen(AppScreen):
         lst = self.query_one(QueueList)
         if lst.source is None:
             return
-        self.rapp.open_review(lst.source, msg.index, msg.summary.id if msg.summary else None)
+        self.rapp.open_review(lst.source, msg.index, msg.summary.id if msg.summary else None, lst.total)

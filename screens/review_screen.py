@@ -94,10 +94,11 @@ class ReviewScreen(AppScreen):
             super().__init__()
             self.old, self.new, self.error = old, new, error
 
-    def __init__(self, source: Source, index: int, item_id: str | None = None) -> None:
+    def __init__(self, source: Source, index: int, item_id: str | None = None, total: int = 0) -> None:
         super().__init__()
         self.source = source
         self.index = index  # where the item was opened in the list; navigation then goes by id
+        self.progress = panes.Progress(index + 1, total, time.monotonic())
         self.first_id = item_id
         self.item: QueueItem | None = None
         self.lease: Lease | None = None
@@ -165,6 +166,7 @@ class ReviewScreen(AppScreen):
 
     def step(self, backwards: bool = False) -> None:
         """Release this item (if held) and claim the next (or previous) one of the source."""
+        self.progress = self.progress.moved(-1 if backwards else 1)
         current = self.item.id if self.item is not None else None
         lease, self.lease = self.lease, None
         self._load(self._next_request(), partial(self.session.step, current, backwards=backwards, release=lease))
@@ -184,6 +186,7 @@ class ReviewScreen(AppScreen):
         self.offline = False
         if shown.decided is not None:
             self.rapp.history.append(shown.decided.item_id)
+            self.progress = self.progress.decided(time.monotonic())
             self.query_one("#last-decision", Static).update(panes.last_decision(shown.decided))
         if shown.first_of_two:
             self.notify("First approval recorded: a second, different reviewer must approve this "
@@ -239,7 +242,8 @@ class ReviewScreen(AppScreen):
             Text("Nothing left to review here. u: undo the last decision · q: back to the queue"))
 
     def show(self, q: QueueItem, note: str | None) -> None:
-        self.query_one("#item-title", Static).update(panes.title(q, self.rapp.clock(), self.lease is not None, note))
+        self.query_one("#item-title", Static).update(panes.title(q, self.rapp.clock(), self.lease is not None, note,
+                                                                 self.progress.text(time.monotonic())))
         self.query_one("#context-text", Static).update(
             panes.context(q.item, self.settings.guidelines, q))
         self.show_main()

@@ -124,6 +124,7 @@ async def test_a_decision_is_confirmed_until_the_next_and_the_title_moves_with_t
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_item(pilot, "fin-1")
+        assert "2 / 5" in str(screen.query_one("#item-title").render())
         await pilot.press("a")
         await settle(pilot, lambda: current(pilot) != "fin-1")
         nxt = current(pilot)
@@ -131,6 +132,7 @@ async def test_a_decision_is_confirmed_until_the_next_and_the_title_moves_with_t
         assert "approved fin-1" in confirmation and "u to undo" in confirmation
         title = str(screen.query_one("#item-title").render())
         assert nxt in title and "fin-1" not in title  # the header names what the panes show
+        assert "3 / 5 · 1 decided" in title and "/h" in title and "left" in title  # progress
         await pilot.press("u")
         await settle(pilot, lambda: current(pilot) == "fin-1")
         assert "undone fin-1" in str(screen.query_one("#last-decision").render())
