@@ -43,6 +43,7 @@ from . import panes
 from .base import AppScreen
 from .dialogs import (
     ArgumentsEditor,
+    CommentDialog,
     ConfirmCorrection,
     CorrectScreen,
     FullTextScreen,
@@ -55,7 +56,7 @@ from .source import Source
 from .text import heading, line, plain
 
 LOOKAHEAD = 25
-DECIDING = ("approve", "reject", "correct", "edit_external", "edit_arguments")  # hidden without a lease
+DECIDING = ("approve", "approve_with_comment", "reject", "correct", "edit_external", "edit_arguments")  # hidden without a lease
 MODES = ("output", "inline", "side")
 
 
@@ -67,6 +68,8 @@ class ReviewScreen(AppScreen):
     # burst sent the 3 and the Enter past a reject dialog that was not open yet).
     BINDINGS = [
         Binding("a", "approve", "Approve", priority=True, id="review.approve", tooltip="Approve and go to the next item"),
+        Binding("A", "approve_with_comment", "Approve + comment", show=False, priority=True,
+                id="review.approve_comment", tooltip="Approve with a comment for the record (and the agent)"),
         Binding("r", "reject", "Reject", priority=True, id="review.reject", tooltip="Reject with reasons and a comment"),
         Binding("c", "correct", "Correct", priority=True, id="review.correct", tooltip="Edit the output, then confirm the diff"),
         Binding("e", "edit_external", "$EDITOR", priority=True, id="review.edit", tooltip="Correct in $EDITOR"),
@@ -369,6 +372,16 @@ class ReviewScreen(AppScreen):
     def action_approve(self) -> None:
         if self._can_decide():
             self._confirm_critical(lambda: self.decide("approve"))
+
+    def action_approve_with_comment(self) -> None:
+        if not self._can_decide():
+            return
+
+        def commented(text: str | None) -> None:
+            if text is not None:
+                self._confirm_critical(lambda: self.decide("approve", comment=text))
+
+        self.app.push_screen(CommentDialog("Approve, with a comment:"), commented)
 
     def edit_arguments(self) -> None:
         """An action: edit the arguments as JSON, confirm the diff, approve as `correct`."""

@@ -138,6 +138,20 @@ async def test_a_decision_is_confirmed_until_the_next_and_the_title_moves_with_t
         assert "undone fin-1" in str(screen.query_one("#last-decision").render())
 
 
+async def test_approve_with_a_comment(queue):
+    from reviewer.screens.dialogs import CommentDialog
+
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "sup-1")
+        await pilot.press("A")
+        await settle(pilot, lambda: isinstance(app.screen, CommentDialog))
+        await pilot.press(*"checked with billing", "enter")
+        await settle(pilot, lambda: queue.get("sup-1").status == "decided")
+    d = queue.get("sup-1").decisions[-1]
+    assert (d.verdict, d.comment) == ("approve", "checked with billing")
+
+
 async def test_reject_with_reasons_and_comment(queue):
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:

@@ -1,7 +1,8 @@
 """Modal screens, one module each: reject picker, correction editor and its confirmation,
-help, errors, full text, argument editor, typed confirmation."""
+help, errors, full text, argument editor, typed confirmation, a decision's comment."""
 
 from .arguments import ArgumentsEditor
+from .comment import CommentDialog
 from .confirm import ConfirmCorrection
 from .correct import CorrectScreen
 from .error import ErrorScreen
@@ -10,5 +11,5 @@ from .help import HelpScreen
 from .reject import RejectDialog
 from .typed_confirm import TypedConfirm
 
-__all__ = ["ArgumentsEditor", "ConfirmCorrection", "CorrectScreen", "ErrorScreen", "FullTextScreen",
+__all__ = ["ArgumentsEditor", "CommentDialog", "ConfirmCorrection", "CorrectScreen", "ErrorScreen", "FullTextScreen",
            "HelpScreen", "RejectDialog", "TypedConfirm"]
