@@ -112,6 +112,7 @@ class ReviewScreen(AppScreen):
         self.request = 0  # the latest load; results of older ones are dropped
         self.settings = QueueSettings()  # the shown item's queue's: guidelines, reasons, lease
         self.offline = False  # showing that the gateway is away (a decision waits in the outbox)
+        self._keys: tuple[bool, bool] | None = None  # (held, an action): what the footer offers
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading…", style="dim"), id="item-title")
@@ -212,7 +213,10 @@ class ReviewScreen(AppScreen):
         if standing is not None and standing.correction is not None:
             has_other = standing.correction
         self.mode = "inline" if has_other else "output"
-        self.refresh_bindings()  # deciding keys need the lease; `e` depends on the kind
+        keys = (self.lease is not None, isinstance(shown.item.item, ActionItem))
+        if keys != self._keys:  # deciding keys need the lease; `e` depends on the kind
+            self._keys = keys
+            self.refresh_bindings()  # (the footer rebuilds itself: not on every item)
         self.show(shown.item, shown.note)
 
     def _reclaim(self) -> None:
