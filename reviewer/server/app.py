@@ -252,12 +252,8 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
         """What changed since a token: the TUI updates those rows instead of reloading. With
         `wait`, a long poll that answers as soon as something changes."""
         access.require(p, "reviewer", "admin")
-        end = anyio.current_time() + wait
-        while True:
-            found = await _run(queue.changes, since, limit=limit)
-            if since is None or found.token != since or anyio.current_time() >= end:
-                break
-            await asyncio.sleep(min(POLL_S, max(0.0, end - anyio.current_time())))
+        found = await _long_poll(lambda: queue.changes(since, limit=limit),
+                                 lambda c: since is None or c.token != since, wait)
         if p.queues is not None:
             found.rows = [r for r in found.rows if p.may_use(r.queue)]
         return found
@@ -355,12 +351,7 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
                               wait: Annotated[float, Query(ge=0, le=api.MAX_WAIT_S)] = 0) -> list[Decision]:
         """Decisions after `cursor`, for exporters; with `wait`, a long poll until one lands."""
         access.require(p, "admin")
-        end = anyio.current_time() + wait
-        while True:
-            found = await _run(queue.decisions_since, cursor, limit=limit)
-            if found or anyio.current_time() >= end:
-                return found
-            await asyncio.sleep(min(POLL_S, max(0.0, end - anyio.current_time())))
+        return await _long_poll(lambda: queue.decisions_since(cursor, limit=limit), bool, wait)
 
     @app.get("/v1/audit", tags=["feeds"])
     def audit(p: Who, item_id: str | None = None,
@@ -398,6 +389,17 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
 
 async def _run(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
     return await anyio.to_thread.run_sync(lambda: fn(*args, **kw))
+
+
+async def _long_poll(read: Callable[[], T], ready: Callable[[T], bool], wait: float) -> T:
+    """`read()` (in a thread) until `ready` says so or `wait` seconds have passed: a feed's
+    long poll, looking again every POLL_S."""
+    end = anyio.current_time() + wait
+    while True:
+        found = await _run(read)
+        if ready(found) or anyio.current_time() >= end:
+            return found
+        await asyncio.sleep(min(POLL_S, max(0.0, end - anyio.current_time())))
 
 
 async def _sweep(queue: SqlQueue, every: float) -> None:
