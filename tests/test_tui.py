@@ -228,6 +228,19 @@ async def test_correct_shows_diff_then_records_correction(queue):
         assert (d.verdict, d.correction) == ("correct", "Employees accrue 25 days of leave per year.")
 
 
+async def test_ctrl_a_selects_all_in_the_editor(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "rag-1")
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
+        await pilot.press("ctrl+a", *"New text.", "ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmCorrection))
+        await pilot.press("enter")
+        await settle(pilot, lambda: queue.get("rag-1").status == "decided")
+    assert queue.get("rag-1").decisions[-1].correction == "New text."
+
+
 async def test_correct_in_external_editor(queue, tmp_path, monkeypatch):
     script = tmp_path / "ed.py"
     script.write_text("import sys\np = sys.argv[1]\nt = open(p).read()\nopen(p, 'w').write(t.replace('30', '28'))\n")

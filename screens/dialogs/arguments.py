@@ -14,6 +14,7 @@ from textual.widgets import Footer, Static, TextArea
 from reviewer.safe_text import safe_json
 
 from ..text import line
+from .editor import EditorArea
 
 
 class ArgumentsEditor(ModalScreen[dict | None]):
@@ -35,7 +36,7 @@ class ArgumentsEditor(ModalScreen[dict | None]):
                               "esc: cancel", "bold", 200))
             # JSON whose control characters are \u escapes: inert on screen, and the same
             # value when it is saved unedited (a visible `\x9b` was not valid JSON)
-            yield TextArea(safe_json(json.dumps(self.original, indent=2, ensure_ascii=False)),
+            yield EditorArea(safe_json(json.dumps(self.original, indent=2, ensure_ascii=False)),
                            id="editor", show_line_numbers=True)
             yield Static(id="arguments-error")
         yield Footer()

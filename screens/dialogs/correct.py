@@ -11,6 +11,8 @@ from textual.widgets import Footer, Static, TextArea
 
 from reviewer.safe_text import safe
 
+from .editor import EditorArea
+
 
 class CorrectScreen(ModalScreen[str | None]):
     """Edit the output; ctrl+s saves (then the diff is shown to confirm)."""
@@ -29,7 +31,7 @@ class CorrectScreen(ModalScreen[str | None]):
         with Vertical(id="editor-box"):
             yield Static(Text(f"{self.title_text} · ctrl+s save · esc cancel", style="bold"))
             # Control characters are shown escaped, never sent raw to the terminal.
-            yield TextArea(safe(self.text, limit=None), id="editor", soft_wrap=True, show_line_numbers=False)
+            yield EditorArea(safe(self.text, limit=None), id="editor", soft_wrap=True, show_line_numbers=False)
         yield Footer()
 
     def on_mount(self) -> None:
