@@ -241,6 +241,18 @@ async def test_ctrl_a_selects_all_in_the_editor(queue):
     assert queue.get("rag-1").decisions[-1].correction == "New text."
 
 
+async def test_the_editor_leaves_the_context_in_view(queue):
+    import re
+
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "rag-1")
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
+        shown = re.sub(r"<[^>]+>", "", app.export_screenshot()).replace("&#160;", " ")
+        assert "How many leave days?" in shown and "Employees accrue 30 days" in shown
+
+
 async def test_correct_in_external_editor(queue, tmp_path, monkeypatch):
     script = tmp_path / "ed.py"
     script.write_text("import sys\np = sys.argv[1]\nt = open(p).read()\nopen(p, 'w').write(t.replace('30', '28'))\n")
