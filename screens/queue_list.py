@@ -42,15 +42,19 @@ RISK_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "ye
 STATUS_STYLE = {"pending": "", "claimed": "cyan", "decided": "dim green", "expired": "dim red"}
 
 
+NARROW = 100  # below this many columns, the queue and reason columns shrink so the snippet shows
+
+
 def row_text(s: ItemSummary, now: datetime, width: int) -> Text:
     """One queue row: priority, kind/risk, queue, status, age, why, snippet."""
+    queue_w, why_w = (18, 32) if width >= NARROW else (12, 18)
     t = Text(no_wrap=True, overflow="ellipsis", end="")
     t.append(f"P{s.priority} ", style="bold" if s.priority == 0 else "")
     if s.kind == "action":
         t.append(f"{(s.risk or '').upper():8.8} ", style=RISK_STYLE.get(s.risk or "", ""))
     else:
         t.append("output   ", style="dim")
-    t.append(f"{safe_line(s.queue, 18):18.18} ", style="blue")
+    t.append(f"{safe_line(s.queue, queue_w):{queue_w}.{queue_w}} ", style="blue")
     state = s.status if not s.claimed_by else f"@{s.claimed_by}"
     if s.verdict:
         state = f"{s.verdict}"
@@ -66,7 +70,7 @@ def row_text(s: ItemSummary, now: datetime, width: int) -> Text:
             safe_line(f.reason.split(".")[-1], 24) + (f" {f.score:.2f}" if f.score is not None else "")
             for f in s.flags
         )
-    t.append(f"{why:32.32} ", style="magenta")
+    t.append(f"{why:{why_w}.{why_w}} ", style="magenta")
     t.append(safe_line(s.snippet, max(0, width)))
     return t
 

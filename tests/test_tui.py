@@ -44,6 +44,17 @@ async def test_queue_screen_lists_items_with_actions_first_and_counts(queue):
         assert "pending 5" in counts and "decided today 0" in counts
 
 
+async def test_at_80_columns_the_list_still_shows_what_each_item_says(queue):
+    import re
+
+    app = app_for(queue)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.pause()
+        shown = re.sub(r"<[^>]+>", "", app.export_screenshot()).replace("&#160;", " ")
+        assert "Employees accrue" in shown and "as alice" in shown
+
+
 async def test_filter_by_queue_and_status(queue):
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
