@@ -12,7 +12,7 @@ from .errors import Conflict, Invalid
 from .vocab import SETTLED
 
 if TYPE_CHECKING:
-    from .models import ActionItem, Decision, DecisionIn, OutputItem, QueueItem
+    from .models import ActionItem, Decision, DecisionIn, OutputItem, QueueItem, QueueSettings
 
 APPROVALS = ("approve", "correct")
 
@@ -58,6 +58,15 @@ def check_shape(item: OutputItem | ActionItem, d: DecisionIn) -> None:
             raise Invalid("correcting an action needs the edited arguments", hint="pass --arguments JSON")
         if d.arguments is not None and d.arguments == item.action.arguments:
             raise Invalid("the edited arguments are the same as the request", hint="approve it instead")
+
+
+def check_reasons(item: OutputItem | ActionItem, d: DecisionIn, settings: QueueSettings) -> None:
+    """A human's reasons come from the queue's taxonomy (policies and deadlines give their own)."""
+    allowed = settings.reasons_for(item.kind)
+    unknown = [r for r in d.reasons if r not in allowed]
+    if unknown:
+        raise Invalid(f"reason {unknown[0]!r} is not in queue {item.queue}'s taxonomy",
+                      hint=f"use one of: {', '.join(allowed)}")
 
 
 def standing_decision(item: QueueItem) -> Decision | None:

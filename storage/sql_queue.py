@@ -645,6 +645,9 @@ class SqlQueue:
             row = self._locked_item(conn, item_id)
             item = parse_item(row.payload)
             rules.check_shape(item, decision)
+            settings = self._settings(conn, row.queue)
+            if by == "human":
+                rules.check_reasons(item, decision, settings)
             if row.status == "expired":
                 raise Expired(f"item {item_id} expired at its deadline and was rejected",
                               hint="the agent has been told no; it must ask again")
@@ -663,7 +666,7 @@ class SqlQueue:
                 expired = True
             else:
                 if rules.needs_second_approval(item, decision, approvals=row.approvals,
-                                               two_approvers=self._settings(conn, row.queue).two_approvers):
+                                               two_approvers=settings.two_approvers):
                     result = self._record(conn, item_id, decision, now, status="pending", by=by)
                 else:
                     if row.approvals:

@@ -214,12 +214,12 @@ def test_guard_runs_with_edited_arguments_or_raises(db):
     assert transfer_funds("DE89", 48500.0) == "sent"
     t.join()
     assert calls == [("NL91", 10.0)]
-    t = threading.Thread(target=reviewer, args=("reject",), kwargs={"reasons": ["fraud"], "comment": "new IBAN"})
+    t = threading.Thread(target=reviewer, args=("reject",), kwargs={"reasons": ["policy_violation"], "comment": "new IBAN"})
     t.start()
     with pytest.raises(ActionRejected) as e:
         transfer_funds("DE89", 48500.0)
     t.join()
-    assert "fraud" in e.value.decision.feedback and calls == [("NL91", 10.0)]
+    assert "policy_violation" in e.value.decision.feedback and calls == [("NL91", 10.0)]
 
 
 def test_async_request_and_async_guard(db):

@@ -421,3 +421,14 @@ def test_a_queue_keeps_and_enforces_its_own_settings(queue, clock):
     assert any(a.action == "queue_settings" and a.actor == "admin" for a in queue.audit())
     with pytest.raises(Invalid):
         queue.set_queue_settings("bad\x1bname", QueueSettings(), actor="admin")
+
+
+def test_a_reviewers_reasons_come_from_the_queues_taxonomy(queue):
+    queue.enqueue_many([output(1), output(2)])
+    name = queue.get("out-1").queue
+    with pytest.raises(Invalid, match=f"not in queue {name}'s taxonomy"):
+        queue.decide("out-1", DecisionIn(verdict="reject", reviewer="alice", reasons=["made_up"]))
+    queue.set_queue_settings(name, QueueSettings(reasons=["made_up"]), actor="admin")
+    queue.decide("out-1", DecisionIn(verdict="reject", reviewer="alice", reasons=["made_up"]))
+    with pytest.raises(Invalid):
+        queue.decide("out-2", DecisionIn(verdict="reject", reviewer="alice", reasons=["tone"]))

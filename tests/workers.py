@@ -34,7 +34,7 @@ def decide_forever(url: str) -> None:
     print("ready", flush=True)
     while (claimed := q.claim_next("crashy")) is not None:
         lease = claimed.lease
-        q.decide(lease.item_id, DecisionIn(verdict="reject", reviewer="crashy", reasons=["x"]), lease=lease)
+        q.decide(lease.item_id, DecisionIn(verdict="reject", reviewer="crashy", reasons=["other"]), lease=lease)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ def decide(c: Ctx, item_id: str, approve: bool, reject: bool, correct_file: Any,
     reviewer decide act-0001 --arguments '{"order_id": "55120", "amount": 249.0}'
     reviewer decide act-0007 --approve --confirm transfer_funds     (a critical action)
     """
+    from .. import rules
+    from ..errors import Invalid
     from ..models import ActionItem, DecisionIn
     from ..rules import is_critical_action
 
@@ -50,11 +52,12 @@ def decide(c: Ctx, item_id: str, approve: bool, reject: bool, correct_file: Any,
         raise click.UsageError("say --approve, --reject, --correct-file F or --arguments JSON")
     verdict = "reject" if reject else "correct" if edits else "approve"
     item = c.queue.get(item_id)
-    allowed = c.queue.queue_settings(item.queue).reasons_for(item.kind)
-    unknown = [r for r in reasons if r not in allowed]
-    if unknown:
-        raise click.UsageError(f"reason {unknown[0]!r} is not in queue {item.queue}'s taxonomy: "
-                               f"{', '.join(allowed)}")
+    settings = c.queue.queue_settings(item.queue)
+    allowed = settings.reasons_for(item.kind)
+    try:  # the queue refuses them too; here it is a usage error, before anything is sent
+        rules.check_reasons(item.item, DecisionIn(verdict=verdict, reviewer="-", reasons=list(reasons)), settings)
+    except Invalid as e:
+        raise click.UsageError(f"{e}: {', '.join(allowed)}") from None
     if reject and not reasons:
         raise click.UsageError(f"a reject needs at least one --reason: {', '.join(allowed)}")
     if verdict != "reject" and is_critical_action(item.item):
