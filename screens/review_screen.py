@@ -403,9 +403,10 @@ class ReviewScreen(AppScreen):
                 return
             after = json.dumps(value, indent=2, ensure_ascii=False)
 
-            def confirmed(ok: bool | None) -> None:
+            def confirmed(ok: bool | str | None) -> None:
                 if ok:
-                    self._confirm_critical(lambda: self.decide("correct", arguments=value))
+                    comment = ok if isinstance(ok, str) else None
+                    self._confirm_critical(lambda: self.decide("correct", arguments=value, comment=comment))
                 else:
                     self.edit_arguments()
 
@@ -455,9 +456,9 @@ class ReviewScreen(AppScreen):
             return
         self.correction = text
 
-        def confirmed(ok: bool | None) -> None:
+        def confirmed(ok: bool | str | None) -> None:
             if ok:
-                self.decide("correct", correction=text)
+                self.decide("correct", correction=text, comment=ok if isinstance(ok, str) else None)
             else:
                 self.action_correct()
 

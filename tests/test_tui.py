@@ -264,6 +264,24 @@ async def test_the_editor_leaves_the_context_in_view(queue):
         assert "How many leave days?" in shown and "Employees accrue 30 days" in shown
 
 
+async def test_a_correction_with_a_comment(queue):
+    from reviewer.screens.dialogs import CommentDialog
+
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "rag-1")
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
+        await pilot.press("ctrl+a", *"Employees accrue 25 days.", "ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmCorrection))
+        await pilot.press("m")
+        await settle(pilot, lambda: isinstance(app.screen, CommentDialog))
+        await pilot.press(*"HR handbook p.4", "enter")
+        await settle(pilot, lambda: queue.get("rag-1").status == "decided")
+    d = queue.get("rag-1").decisions[-1]
+    assert (d.verdict, d.correction, d.comment) == ("correct", "Employees accrue 25 days.", "HR handbook p.4")
+
+
 async def test_correct_in_external_editor(queue, tmp_path, monkeypatch):
     script = tmp_path / "ed.py"
     script.write_text("import sys\np = sys.argv[1]\nt = open(p).read()\nopen(p, 'w').write(t.replace('30', '28'))\n")

@@ -12,12 +12,14 @@ from textual.widgets import Footer, Static
 from ..diff_view import DiffView
 
 
-class ConfirmCorrection(ModalScreen[bool]):
-    """Show the diff of a correction; Enter or y records it, Esc goes back to editing."""
+class ConfirmCorrection(ModalScreen[bool | str]):
+    """Show the diff of a correction; Enter or y records it, m records it with a comment
+    (answered as the comment's text), Esc goes back to editing."""
 
     BINDINGS = [
         Binding("enter,y", "confirm", "Record correction", priority=True, id="confirm.yes"),
         Binding("escape,n", "back", "Back to editing", id="confirm.no"),
+        Binding("m", "comment", "Record with a comment", id="confirm.comment"),
         Binding("d", "toggle_side", "Inline/side by side", id="confirm.toggle_diff"),
     ]
 
@@ -29,7 +31,8 @@ class ConfirmCorrection(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(Text(f"{self.title_text}  enter: record · esc: edit · d: layout", style="bold"))
+            yield Static(Text(f"{self.title_text}  enter: record · m: with a comment · esc: edit · d: layout",
+                              style="bold"))
             yield DiffView(self.old, self.new, id="confirm-diff")
         yield Footer()
 
@@ -39,6 +42,15 @@ class ConfirmCorrection(ModalScreen[bool]):
 
     def action_confirm(self) -> None:
         self.dismiss(True)
+
+    def action_comment(self) -> None:
+        from .comment import CommentDialog
+
+        def commented(text: str | None) -> None:
+            if text is not None:
+                self.dismiss(text)
+
+        self.app.push_screen(CommentDialog("A comment for this correction:"), commented)
 
     def action_back(self) -> None:
         self.dismiss(False)
