@@ -30,7 +30,7 @@ class Progress:
     since: float  # monotonic seconds when the screen opened
     done: int = 0
 
-    def decided(self, now: float) -> Progress:
+    def decided(self) -> Progress:
         return replace(self, position=self.position + 1, done=self.done + 1)
 
     def moved(self, step: int) -> Progress:

@@ -190,7 +190,7 @@ class ReviewScreen(AppScreen):
         self.offline = False
         if shown.decided is not None:
             self.rapp.history.append(shown.decided.item_id)
-            self.progress = self.progress.decided(time.monotonic())
+            self.progress = self.progress.decided()
             self.query_one("#last-decision", Static).update(panes.last_decision(shown.decided))
         if shown.first_of_two:
             self.notify("First approval recorded: a second, different reviewer must approve this "

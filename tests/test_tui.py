@@ -5,7 +5,17 @@ from __future__ import annotations
 import sys
 
 import pytest
-from tuikit import SIZE, app_for, clock, loaded, make_queue, open_item, screen_text, settle
+from tuikit import (
+    SIZE,
+    app_for,
+    clock,
+    drawn_text,
+    loaded,
+    make_queue,
+    open_item,
+    screen_text,
+    settle,
+)
 
 from reviewer.errors import StorageError
 from reviewer.models import DecisionIn, ItemFilter, parse_item
@@ -45,13 +55,11 @@ async def test_queue_screen_lists_items_with_actions_first_and_counts(queue):
 
 
 async def test_at_80_columns_the_list_still_shows_what_each_item_says(queue):
-    import re
-
     app = app_for(queue)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot)
         await pilot.pause()
-        shown = re.sub(r"<[^>]+>", "", app.export_screenshot()).replace("&#160;", " ")
+        shown = drawn_text(app)
         assert "Employees accrue" in shown and "as alice" in shown
 
 
@@ -239,28 +247,33 @@ async def test_correct_shows_diff_then_records_correction(queue):
         assert (d.verdict, d.correction) == ("correct", "Employees accrue 25 days of leave per year.")
 
 
+async def rewrite_in_editor(pilot, item_id: str, text: str) -> None:
+    """Open the item's correction editor, replace everything with `text` (ctrl+a), save: the
+    diff confirmation is on screen."""
+    app = pilot.app
+    await open_item(pilot, item_id)
+    await pilot.press("c")
+    await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
+    await pilot.press("ctrl+a", *text, "ctrl+s")
+    await settle(pilot, lambda: isinstance(app.screen, ConfirmCorrection))
+
+
 async def test_ctrl_a_selects_all_in_the_editor(queue):
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
-        await open_item(pilot, "rag-1")
-        await pilot.press("c")
-        await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
-        await pilot.press("ctrl+a", *"New text.", "ctrl+s")
-        await settle(pilot, lambda: isinstance(app.screen, ConfirmCorrection))
+        await rewrite_in_editor(pilot, "rag-1", "New text.")
         await pilot.press("enter")
         await settle(pilot, lambda: queue.get("rag-1").status == "decided")
     assert queue.get("rag-1").decisions[-1].correction == "New text."
 
 
 async def test_the_editor_leaves_the_context_in_view(queue):
-    import re
-
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
         await open_item(pilot, "rag-1")
         await pilot.press("c")
         await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
-        shown = re.sub(r"<[^>]+>", "", app.export_screenshot()).replace("&#160;", " ")
+        shown = drawn_text(app)
         assert "How many leave days?" in shown and "Employees accrue 30 days" in shown
 
 
@@ -269,11 +282,7 @@ async def test_a_correction_with_a_comment(queue):
 
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
-        await open_item(pilot, "rag-1")
-        await pilot.press("c")
-        await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
-        await pilot.press("ctrl+a", *"Employees accrue 25 days.", "ctrl+s")
-        await settle(pilot, lambda: isinstance(app.screen, ConfirmCorrection))
+        await rewrite_in_editor(pilot, "rag-1", "Employees accrue 25 days.")
         await pilot.press("m")
         await settle(pilot, lambda: isinstance(app.screen, CommentDialog))
         await pilot.press(*"HR handbook p.4", "enter")

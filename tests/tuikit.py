@@ -138,6 +138,13 @@ def _shown(w) -> bool:
     return True
 
 
+def drawn_text(app) -> str:
+    """Everything drawn on the terminal, screens below a modal included (from a screenshot)."""
+    import re
+
+    return re.sub(r"<[^>]+>", "", app.export_screenshot()).replace("&#160;", " ")
+
+
 def screen_text(app) -> str:
     """All text the current screen's visible Static widgets show."""
     from textual.widgets import Static
