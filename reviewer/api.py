@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .models import (
+    BatchIn,
     Claim,
     Decision,
     DecisionIn,
@@ -19,7 +20,7 @@ from .models import (
     NextItem,
     QueueSettings,
 )
-from .vocab import DEFAULT_LEASE_S
+from .vocab import DEFAULT_LEASE_S, MAX_BULK
 
 MAX_WAIT_S = 30.0
 """The longest one long-poll holds a request; clients poll again until their own deadline."""
@@ -32,6 +33,16 @@ LeaseSeconds = Field(default=DEFAULT_LEASE_S, gt=0, le=86_400)
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Bulk(_Body):
+    """A bulk decision's body: a `BatchIn`."""
+
+    item_ids: list[str] = Field(min_length=1, max_length=MAX_BULK)
+    decision: DecisionIn
+
+    def batch(self) -> BatchIn:
+        return BatchIn(item_ids=self.item_ids, decision=self.decision)
 
 
 class Batch(_Body):

@@ -25,6 +25,8 @@ from . import api, errors
 from .models import (
     ActionItem,
     AuditEntry,
+    BatchIn,
+    BatchResult,
     Changes,
     Claim,
     Decision,
@@ -234,6 +236,13 @@ class HttpQueue:
     def decide_by_policy(self, item_id: str, verdict: str, rule: str) -> Decision:
         body = api.PolicyDecision(verdict=verdict, rule=rule)
         return Decision.model_validate(self._call("POST", f"/v1/items/{_q(item_id)}/policy-decision", body))
+
+    def decide_many(self, batch: BatchIn) -> BatchResult:
+        return BatchResult.model_validate(self._call("POST", "/v1/batches", batch))
+
+    def undo_batch(self, batch: str, reviewer: str) -> BatchResult:
+        body = api.Undo(reviewer=reviewer)
+        return BatchResult.model_validate(self._call("POST", f"/v1/batches/{_q(batch)}/undo", body))
 
     def undo(self, item_id: str, reviewer: str) -> Decision:
         return Decision.model_validate(self._call("POST", f"/v1/items/{_q(item_id)}/undo", api.Undo(reviewer=reviewer)))

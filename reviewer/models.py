@@ -21,6 +21,7 @@ from .vocab import (
     ACTION_REASONS,
     DEFAULT_LEASE_S,
     HIGH_RISKS,
+    MAX_BULK,
     OUTPUT_REASONS,
     RISKS,
     STATUSES,
@@ -328,6 +329,32 @@ class Decision(DecisionIn):
     origin: str | None = None
     by: DecidedBy = Field(default="human", description="who decided: a human reviewer, a policy "
                           "rule or the queue itself (a deadline); recorded, never read from a name")
+    batch: str | None = Field(default=None, description="the bulk decision this one was part of")
+
+
+class BatchIn(_Model):
+    """One decision for many items (a bulk approve, or a bulk reject with reasons).
+
+    `decision.id` names the batch: sending the same batch again changes nothing."""
+
+    item_ids: list[Label] = Field(min_length=1, max_length=MAX_BULK)
+    decision: DecisionIn
+
+    @field_validator("decision")
+    @classmethod
+    def _approve_or_reject(cls, d: DecisionIn) -> DecisionIn:
+        if d.verdict not in ("approve", "reject") or d.correction is not None or d.arguments is not None:
+            raise ValueError("a bulk decision approves or rejects; corrections are made one by one")
+        return d
+
+
+class BatchResult(_Model):
+    """What a bulk decision (or its undo) did: the items it decided (or reopened), and the
+    ones it left alone, each with why."""
+
+    batch: str
+    decided: list[str] = Field(default_factory=list)
+    skipped: dict[str, str] = Field(default_factory=dict)
 
 
 class Lease(_Model):

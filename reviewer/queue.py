@@ -14,6 +14,8 @@ from typing import Protocol, runtime_checkable
 from .models import (
     ActionItem,
     AuditEntry,
+    BatchIn,
+    BatchResult,
     Changes,
     Claim,
     Decision,
@@ -105,6 +107,16 @@ class ReviewQueue(Protocol):
     ) -> tuple[Decision, Claim | None]:
         """Record a decision, then claim the next item after this one in `then` for the
         same reviewer: one call per key press."""
+
+    def decide_many(self, batch: BatchIn) -> BatchResult:
+        """Approve, or reject with reasons, many items in one transaction (a bulk decision,
+        named by `batch.decision.id`; idempotent). Items that cannot take it are skipped with
+        why (claimed by someone else, settled, a critical action to approve); the rest are
+        decided."""
+
+    def undo_batch(self, batch: str, reviewer: str) -> BatchResult:
+        """Revert every decision of bulk decision `batch` that still stands; returns the
+        items back in the queue, and why others were left (decided again since)."""
 
     def decide_by_policy(self, item_id: str, verdict: str, rule: str) -> Decision:
         """Settle an action by policy rule `rule` (`approve` or `reject`), recorded as such."""

@@ -12,7 +12,15 @@ from .errors import Conflict, Invalid
 from .vocab import SETTLED
 
 if TYPE_CHECKING:
-    from .models import ActionItem, Decision, DecisionIn, OutputItem, QueueItem, QueueSettings
+    from .models import (
+        ActionItem,
+        Decision,
+        DecisionIn,
+        ItemSummary,
+        OutputItem,
+        QueueItem,
+        QueueSettings,
+    )
 
 APPROVALS = ("approve", "correct")
 
@@ -80,9 +88,24 @@ def standing_decision(item: QueueItem) -> Decision | None:
     return None
 
 
-def is_critical_action(item: OutputItem | ActionItem) -> bool:
+def is_critical_action(item: OutputItem | ActionItem | ItemSummary) -> bool:
     """A critical action: typed confirmation in the TUI, two approvers where the queue asks."""
     return item.kind == "action" and getattr(item, "risk", None) == "critical"
+
+
+def bulk_refusal(item: OutputItem | ActionItem | ItemSummary, verdict: str) -> str | None:
+    """Why `item` may not take a bulk `verdict`, or None: a critical action is approved one by
+    one, after its typed confirmation."""
+    if verdict in APPROVALS and is_critical_action(item):
+        return "a critical action is never approved in bulk; open it and confirm it"
+    return None
+
+
+def batch_decision_id(batch: str, item_id: str) -> str:
+    """The id of one item's decision within bulk decision `batch`: the same on every retry."""
+    import uuid
+
+    return uuid.uuid5(uuid.NAMESPACE_OID, f"{batch}/{item_id}").hex
 
 
 def needs_second_approval(item: OutputItem | ActionItem, d: DecisionIn, *, approvals: int,

@@ -42,3 +42,5 @@ DEFAULT_LEASE_S = 300.0
 def risk_priority(risk: str) -> int:
     """The queue priority an action of `risk` gets: 0 for critical, 3 for low."""
     return len(RISKS) - 1 - RISKS.index(risk)
+
+MAX_BULK = 5_000  # items in one bulk decision

@@ -31,6 +31,7 @@ from .source import Source
 # The review screen, dialogs, pydantic models and settings load on first use, after the
 # queue screen has painted (see storage.peek).
 if TYPE_CHECKING:
+    from reviewer.models import BatchResult
     from reviewer.queue import ReviewQueue
 
 # The cyclic GC's thresholds while the app runs (CPython's default is 700, 10, 10). Each
@@ -62,6 +63,11 @@ class ReviewerApp(App[None]):
             super().__init__()
             self.sent, self.refused = sent, refused
 
+    class BatchUndone(Message):
+        def __init__(self, batch: BatchResult, result: BatchResult) -> None:
+            super().__init__()
+            self.batch, self.result = batch, result
+
     class Undone(Message):
         def __init__(self, item_id: str) -> None:
             super().__init__()
@@ -78,7 +84,7 @@ class ReviewerApp(App[None]):
         self.reviewer = reviewer
         self._config = config or {}
         self.clock = clock
-        self.history: list[str] = []  # ids decided in this session, for undo
+        self.history: list[str | BatchResult] = []  # this session's decisions (ids, batches), for undo
         self._keymap = keymap or {}
         self._inert = InertFilter()
 
@@ -152,9 +158,12 @@ class ReviewerApp(App[None]):
             self._undo(self.queue, self.history[-1], self.reviewer)
 
     @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
-    def _undo(self, queue: ReviewQueue, item_id: str, reviewer: str) -> None:
-        queue.undo(item_id, reviewer)
-        self.post_message(self.Undone(item_id))
+    def _undo(self, queue: ReviewQueue, last: str | BatchResult, reviewer: str) -> None:
+        if isinstance(last, str):
+            queue.undo(last, reviewer)
+            self.post_message(self.Undone(last))
+        else:
+            self.post_message(self.BatchUndone(last, queue.undo_batch(last.batch, reviewer)))
 
     def send_saved(self) -> None:
         """Every few seconds, with a gateway: send the decisions saved while it was away."""
@@ -181,6 +190,17 @@ class ReviewerApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, ReviewScreen):
                 screen.back_online()
+
+    def on_reviewer_app_batch_undone(self, msg: BatchUndone) -> None:
+        if self.history and self.history[-1] is msg.batch:
+            self.history.pop()
+        n, left = len(msg.result.decided), msg.result.skipped
+        text = f"Undone: {n:,} item{'s' if n != 1 else ''} of the bulk decision back in the queue."
+        if left:
+            text += f" {len(left):,} decided again since were left as they are."
+        self.notify(text, markup=False)
+        if isinstance(self.screen, QueueScreen):
+            self.screen.reload(keep_cursor=True)
 
     def on_reviewer_app_undone(self, msg: Undone) -> None:
         from .review_screen import ReviewScreen

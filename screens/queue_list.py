@@ -45,10 +45,13 @@ STATUS_STYLE = {"pending": "", "claimed": "cyan", "decided": "dim green", "expir
 NARROW = 100  # below this many columns, the queue and reason columns shrink so the snippet shows
 
 
-def row_text(s: ItemSummary, now: datetime, width: int) -> Text:
-    """One queue row: priority, kind/risk, queue, status, age, why, snippet."""
+def row_text(s: ItemSummary, now: datetime, width: int, marked: bool | None = None) -> Text:
+    """One queue row: [mark,] priority, kind/risk, queue, status, age, why, snippet. The mark
+    column shows while any row is marked (`marked` is then not None)."""
     queue_w, why_w = (18, 32) if width >= NARROW else (12, 18)
     t = Text(no_wrap=True, overflow="ellipsis", end="")
+    if marked is not None:
+        t.append("● " if marked else "  ", style="bold yellow")
     t.append(f"P{s.priority} ", style="bold" if s.priority == 0 else "")
     if s.kind == "action":
         t.append(f"{(s.risk or '').upper():8.8} ", style=RISK_STYLE.get(s.risk or "", ""))
@@ -91,6 +94,8 @@ class QueueList(ScrollView, can_focus=True):
         Binding("home,g", "jump(0)", "First", show=False, id="list.first"),
         Binding("end,G", "jump(-1)", "Last", show=False, id="list.last"),
         Binding("enter", "open", "Open", id="list.open", tooltip="Review the item under the cursor"),
+        Binding("space", "mark", "Mark", id="list.mark",
+                tooltip="Mark or unmark the item for a bulk decision, then move down"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -100,6 +105,9 @@ class QueueList(ScrollView, can_focus=True):
             super().__init__()
             self.index = index
             self.summary = summary
+
+    class MarksChanged(Message):
+        """The set of marked items changed (the screen shows the count)."""
 
     class PageLoaded(Message):
         def __init__(self, generation: int, page: int, rows: list[ItemSummary]) -> None:
@@ -117,6 +125,7 @@ class QueueList(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, _Page] = OrderedDict()
         self._wanted: set[int] = set()
         self.empty_message = "Loading…"
+        self.marked: dict[str, ItemSummary] = {}  # for a bulk decision, in the order marked
 
     # -- data ---------------------------------------------------------------------------
 
@@ -189,7 +198,7 @@ class QueueList(ScrollView, can_focus=True):
         if row is None:
             self._want(index // PAGE)
             return Strip([Segment("  …"[:width], Style(dim=True))]).extend_cell_length(width)
-        text = row_text(row, self.clock(), width)
+        text = row_text(row, self.clock(), width, (row.id in self.marked) if self.marked else None)
         fill = None
         if index == self.cursor:
             fill = CURSOR if self.has_focus else CURSOR_BLUR
@@ -227,6 +236,20 @@ class QueueList(ScrollView, can_focus=True):
     def action_jump(self, index: int) -> None:
         if self.total:
             self.cursor = index if index >= 0 else self.total - 1
+
+    def action_mark(self) -> None:
+        row = self.summary_at(self.cursor) if self.total else None
+        if row is None:
+            return
+        if self.marked.pop(row.id, None) is None:
+            self.marked[row.id] = row
+        self.action_cursor(1)
+        self.set_marks(self.marked)
+
+    def set_marks(self, marked: dict[str, ItemSummary]) -> None:
+        self.marked = marked
+        self.refresh()
+        self.post_message(self.MarksChanged())
 
     def action_open(self) -> None:
         if self.total:

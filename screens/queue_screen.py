@@ -14,17 +14,18 @@ from textual.message import Message
 from textual.widgets import Footer, Input, Select, Static
 
 from reviewer.safe_text import safe_line
-from reviewer.vocab import STATUS_VIEWS
+from reviewer.vocab import MAX_BULK, STATUS_VIEWS
 
 from .base import AppScreen
 from .queue_list import PAGE, QueueList
 from .source import FilterSource, SearchSource, Source, WaitingSource
 
 if TYPE_CHECKING:
-    from reviewer.models import Changes, ItemFilter, ItemSummary
+    from reviewer.models import BatchResult, Changes, ItemFilter, ItemSummary
     from reviewer.queue import ReviewQueue
 
 SEARCH_LIMIT = 500  # rows a search shows, best first
+BULK_KEYS = ("bulk", "clear_marks")  # offered while items are marked
 
 
 class QueueScreen(AppScreen):
@@ -34,6 +35,13 @@ class QueueScreen(AppScreen):
         Binding("slash", "search", "Search", id="queue.search", tooltip="Fuzzy search the queue"),
         Binding("escape", "clear_search", "Clear", show=False, id="queue.clear_search"),
         Binding("f", "filters", "Filters", id="queue.filters", tooltip="Focus the filter bar"),
+        Binding("asterisk", "mark_all", "Mark all", id="queue.mark_all",
+                tooltip=f"Mark every item this filter or search shows (at most {MAX_BULK:,})"),
+        Binding("a", "bulk('approve')", "Approve marked", id="queue.bulk_approve",
+                tooltip="Approve the marked items (critical actions are left out)"),
+        Binding("r", "bulk('reject')", "Reject marked", id="queue.bulk_reject",
+                tooltip="Reject the marked items with one reason"),
+        Binding("x", "clear_marks", "Unmark", id="queue.clear_marks", tooltip="Unmark every item"),
         Binding("u", "app.undo", "Undo last", id="queue.undo"),
         Binding("ctrl+r", "reload", "Reload", id="queue.reload"),
         Binding("question_mark", "app.help", "Help", id="queue.help"),
@@ -54,6 +62,21 @@ class QueueScreen(AppScreen):
             super().__init__()
             self.facets = facets
 
+    class AllMarked(Message):
+        def __init__(self, request: int, rows: list[ItemSummary], more: bool) -> None:
+            super().__init__()
+            self.request, self.rows, self.more = request, rows, more
+
+    class BulkReasons(Message):
+        def __init__(self, rows: list[ItemSummary], reasons: list[str]) -> None:
+            super().__init__()
+            self.rows, self.reasons = rows, reasons
+
+    class BulkDone(Message):
+        def __init__(self, verb: str, result: BatchResult) -> None:
+            super().__init__()
+            self.verb, self.result = verb, result
+
     class Changed(Message):
         def __init__(self, changes: Changes, total: int | None, stats: dict[str, int]) -> None:
             super().__init__()
@@ -66,6 +89,7 @@ class QueueScreen(AppScreen):
         self.token: int | None = None
         self.facets_loaded = False
         self.request = 0  # the latest load or search; older results are dropped
+        self._counts: tuple[dict[str, int], int, bool] | None = None  # what the counts line shows
 
 
     def compose(self) -> ComposeResult:
@@ -171,6 +195,7 @@ class QueueScreen(AppScreen):
         lst.set_source(WaitingSource(self.rapp, self.filter_values()), len(peek), peek)
 
     def show_counts(self, stats: dict[str, int], shown: int, capped: bool = False) -> None:
+        self._counts = (stats, shown, capped)
         t = Text()
         t.append(" reviewer ", style="bold reverse")
         t.append(f"  pending {stats.get('pending', 0):,}", style="bold")
@@ -183,6 +208,8 @@ class QueueScreen(AppScreen):
         else:
             t.append(f"     showing {shown:,}", style="dim")
         t.append(f"   as {safe_line(self.rapp.reviewer, 30)}", style="dim")
+        if marked := len(self.query_one(QueueList).marked):
+            t.append(f"   {marked:,} marked", style="bold yellow")
         self.query_one("#counts", Static).update(t)
 
     # -- live refresh -------------------------------------------------------------------
@@ -275,3 +302,115 @@ class QueueScreen(AppScreen):
         if lst.source is None:
             return
         self.rapp.open_review(lst.source, msg.index, msg.summary.id if msg.summary else None, lst.total)
+
+    # -- bulk decisions -----------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The bulk keys only while items are marked."""
+        if action in BULK_KEYS:
+            return bool(self.query_one(QueueList).marked)
+        return True
+
+    @on(QueueList.MarksChanged)
+    def marks_changed(self) -> None:
+        self.refresh_bindings()
+        if self._counts is not None:
+            self.show_counts(*self._counts)
+
+    def action_clear_marks(self) -> None:
+        self.query_one(QueueList).set_marks({})
+
+    def action_mark_all(self) -> None:
+        lst = self.query_one(QueueList)
+        if lst.source is not None and lst.total:
+            self._mark_all(self.request, lst.source)
+
+    @work(thread=True, exclusive=True, group="marks", exit_on_error=False)
+    def _mark_all(self, request: int, source: Source) -> None:
+        rows: list[ItemSummary] = []
+        while len(rows) < MAX_BULK:
+            page = source.fetch(len(rows), min(1000, MAX_BULK - len(rows)))
+            rows += page
+            if len(page) < 1000:
+                break
+        self.post_message(self.AllMarked(request, rows, len(rows) >= MAX_BULK))
+
+    def on_queue_screen_all_marked(self, msg: AllMarked) -> None:
+        if msg.request != self.request:
+            return  # the list changed meanwhile: these are not the rows on screen
+        self.query_one(QueueList).set_marks({r.id: r for r in msg.rows})
+        if msg.more:
+            self.notify(f"Marked the first {MAX_BULK:,}: a bulk decision takes at most that many.",
+                        severity="warning")
+
+    def action_bulk(self, verdict: str) -> None:
+        rows = [r for r in self.query_one(QueueList).marked.values() if r.status in ("pending", "claimed")]
+        if not rows:
+            self.notify("None of the marked items is open.", severity="warning")
+            return
+        if verdict == "approve":
+            self._confirm("Approve", rows, None)
+        elif self.rapp.queue is not None:
+            self._reasons(self.rapp.queue, rows)
+
+    @work(thread=True, exclusive=True, group="bulk", exit_on_error=False)
+    def _reasons(self, q: ReviewQueue, rows: list[ItemSummary]) -> None:
+        """The reasons every marked item's queue takes for its kind, in the first one's order."""
+        allowed = [q.queue_settings(queue).reasons_for(kind) for queue, kind in {(r.queue, r.kind) for r in rows}]
+        first = q.queue_settings(rows[0].queue).reasons_for(rows[0].kind)
+        self.post_message(self.BulkReasons(rows, [r for r in first if all(r in a for a in allowed)]))
+
+    def on_queue_screen_bulk_reasons(self, msg: BulkReasons) -> None:
+        from .dialogs import RejectDialog
+
+        if not msg.reasons:
+            self.notify("The marked items' queues share no reject reason: mark items of one queue.",
+                        severity="warning")
+            return
+
+        def picked(result: tuple[list[str], str | None] | None) -> None:
+            if result is not None:
+                self._confirm("Reject", msg.rows, result)
+
+        self.app.push_screen(RejectDialog(msg.reasons, title=f"Reject {len(msg.rows):,} items"), picked)
+
+    def _confirm(self, verb: str, rows: list[ItemSummary], why: tuple[list[str], str | None] | None) -> None:
+        from reviewer import rules
+
+        from .dialogs import BulkConfirm
+
+        def refused(r: ItemSummary) -> str | None:
+            return rules.bulk_refusal(r, verb.lower())
+
+        left_out = [(r, reason) for r in rows if (reason := refused(r))]
+        take = [r for r in rows if not refused(r)]
+        if not take:
+            self.notify("Nothing to do: " + left_out[0][1], severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.rapp.queue is not None:
+                from reviewer.models import BatchIn, DecisionIn
+
+                reasons, comment = why if why is not None else ([], None)
+                d = DecisionIn(verdict=verb.lower(), reviewer=self.rapp.reviewer,
+                               reasons=reasons, comment=comment)
+                self._bulk(self.rapp.queue, verb, BatchIn(item_ids=[r.id for r in take], decision=d))
+
+        self.app.push_screen(BulkConfirm(verb, take, [(r, why) for r, why in left_out]), answered)
+
+    @work(thread=True, exclusive=True, group="bulk", exit_on_error=False)
+    def _bulk(self, q: ReviewQueue, verb: str, batch: Any) -> None:
+        self.post_message(self.BulkDone(verb, q.decide_many(batch)))
+
+    def on_queue_screen_bulk_done(self, msg: BulkDone) -> None:
+        r = msg.result
+        if r.decided:
+            self.rapp.history.append(r)
+        text = f"{msg.verb[:-1]}ed {len(r.decided):,} item{'s' if len(r.decided) != 1 else ''} · u to undo them all"
+        if r.skipped:
+            first_id, why = next(iter(r.skipped.items()))
+            text += f"\n{len(r.skipped):,} left as they were, e.g. {safe_line(first_id, 40)}: {safe_line(why, 200)}"
+        self.notify(text, severity="warning" if r.skipped else "information", markup=False)
+        self.query_one(QueueList).set_marks({})
+        self.reload(keep_cursor=True)

@@ -180,7 +180,7 @@ def decision_hash(item_id: str, d: DecisionIn) -> str:
 
 def decision_row(
     item_id: str, d: DecisionIn, now: datetime, origin: str | None, reverts: str | None = None,
-    by: str = "human",
+    by: str = "human", batch: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": d.id,
@@ -198,6 +198,7 @@ def decision_row(
         "origin": origin,
         "content_hash": decision_hash(item_id, d),
         "by_kind": by,
+        "batch": batch,
     }
 
 
@@ -226,4 +227,5 @@ def decision(row: Any) -> Decision:
         reverts=m["reverts"],
         origin=m["origin"],
         by=m["by_kind"],
+        batch=m["batch"],
     )

@@ -23,6 +23,7 @@ from reviewer.errors import (
     AlreadyDecided,
     Conflict,
     Expired,
+    Forbidden,
     Invalid,
     LeaseError,
     NotFound,
@@ -33,6 +34,8 @@ from reviewer.errors import (
 from reviewer.models import (
     ActionItem,
     AuditEntry,
+    BatchIn,
+    BatchResult,
     Changes,
     Claim,
     Decision,
@@ -579,6 +582,7 @@ class SqlQueue:
     def _record(
         self, conn: Connection, item_id: str, d: DecisionIn, now: datetime, *,
         status: str = "decided", reverts: str | None = None, by: DecidedBy = "human",
+        batch: str | None = None,
     ) -> Decision:
         """Append a decision row, update the item, audit it: all in the caller's transaction.
 
@@ -587,7 +591,7 @@ class SqlQueue:
         """
         if not self.sqlite:  # writers share the feed lock; a feed reader takes it alone (below)
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({FEED_LOCK})")
-        row = cv.decision_row(item_id, d, now, self.origin, reverts, by)
+        row = cv.decision_row(item_id, d, now, self.origin, reverts, by, batch)
         seq = conn.execute(insert(decisions).values(row).returning(decisions.c.seq)).scalar_one()
         n = cv.naive(now)
         if reverts:
@@ -634,70 +638,133 @@ class SqlQueue:
     def _decide(self, item_id: str, decision: DecisionIn, lease: Lease | None, by: DecidedBy,
                 then: NextItem | None, lease_s: float = DEFAULT_LEASE_S) -> tuple[Decision, Claim | None]:
         now = self.clock()
-        expired = False
         nxt: Claim | None = None
         with self._write() as conn:
-            prior = conn.execute(select(decisions).where(decisions.c.id == decision.id)).first()
-            if prior is not None:
-                if prior.item_id == item_id and prior.content_hash == cv.decision_hash(item_id, decision):
-                    return cv.decision(prior), None
-                raise Conflict(f"decision id {decision.id} was already used for a different decision")
-            row = self._locked_item(conn, item_id)
-            item = parse_item(row.payload)
-            rules.check_shape(item, decision)
-            settings = self._settings(conn, row.queue)
-            if by == "human":
-                rules.check_reasons(item, decision, settings)
-            if row.status == "expired":
-                raise Expired(f"item {item_id} expired at its deadline and was rejected",
-                              hint="the agent has been told no; it must ask again")
-            if row.status == "decided":
-                raise AlreadyDecided(f"item {item_id} was already decided ({row.verdict} by {row.decided_by})",
-                                     hint=f"reviewer undo {item_id} first to change it")
-            n = cv.naive(now)
-            if row.status == "claimed" and row.lease_expires_at > n:
-                if lease is None or lease.token != row.lease_token:
-                    raise LeaseError(f"item {item_id} is claimed by {row.claimed_by}",
-                                     hint="only the reviewer holding the lease can decide it")
-            elif lease is not None and row.status != "claimed":
-                raise LeaseError(f"the lease on {item_id} was lost", hint="open the item again")
-            if row.expires_at is not None and row.expires_at <= n:
-                self._sweep(conn, now)
-                expired = True
-            else:
-                if rules.needs_second_approval(item, decision, approvals=row.approvals,
-                                               two_approvers=settings.two_approvers):
-                    result = self._record(conn, item_id, decision, now, status="pending", by=by)
-                else:
-                    if row.approvals:
-                        history = [cv.decision(r) for r in conn.execute(select(decisions).where(
-                            decisions.c.item_id == item_id).order_by(decisions.c.seq))]
-                        decision = rules.second_approval(item_id, decision, rules.current_round(history))
-                    result = self._record(conn, item_id, decision, now, by=by)
-                if then is not None:
-                    self._sweep(conn, now)  # so the next item is never an overdue action
-                    nxt = self._claim_from(conn, decision.reviewer, then, item_id, row, False, now, lease_s)
-        if expired:
+            result, listed = self._decide_in(conn, item_id, decision, lease, by, now)
+            if result is not None and then is not None:
+                self._sweep(conn, now)  # so the next item is never an overdue action
+                nxt = self._claim_from(conn, decision.reviewer, then, item_id, listed, False, now, lease_s)
+        if result is None:
             raise Expired(f"item {item_id} passed its deadline before the decision; it was rejected",
                           hint="the agent has been told no; it must ask again")
         return result, nxt
+
+    def _decide_in(self, conn: Connection, item_id: str, decision: DecisionIn, lease: Lease | None,
+                   by: DecidedBy, now: datetime, *, batch: str | None = None,
+                   settings: dict[str, QueueSettings] | None = None) -> tuple[Decision | None, Any]:
+        """Check and record one decision in the caller's transaction; returns it with the
+        item's row as it was before. The decision is None when the item had passed its
+        deadline (the sweep has then rejected it); every other refusal raises, before
+        anything is written."""
+        prior = conn.execute(select(decisions).where(decisions.c.id == decision.id)).first()
+        if prior is not None:
+            if prior.item_id == item_id and prior.content_hash == cv.decision_hash(item_id, decision):
+                return cv.decision(prior), None
+            raise Conflict(f"decision id {decision.id} was already used for a different decision")
+        row = self._locked_item(conn, item_id)
+        item = parse_item(row.payload)
+        rules.check_shape(item, decision)
+        cache = settings if settings is not None else {}
+        if row.queue not in cache:
+            cache[row.queue] = self._settings(conn, row.queue)
+        queue_rules = cache[row.queue]
+        if by == "human":
+            rules.check_reasons(item, decision, queue_rules)
+        if batch is not None and (why := rules.bulk_refusal(item, decision.verdict)):
+            raise Invalid(why)
+        if row.status == "expired":
+            raise Expired(f"item {item_id} expired at its deadline and was rejected",
+                          hint="the agent has been told no; it must ask again")
+        if row.status == "decided":
+            raise AlreadyDecided(f"item {item_id} was already decided ({row.verdict} by {row.decided_by})",
+                                 hint=f"reviewer undo {item_id} first to change it")
+        n = cv.naive(now)
+        if row.status == "claimed" and row.lease_expires_at > n:
+            if lease is None or lease.token != row.lease_token:
+                raise LeaseError(f"item {item_id} is claimed by {row.claimed_by}",
+                                 hint="only the reviewer holding the lease can decide it")
+        elif lease is not None and row.status != "claimed":
+            raise LeaseError(f"the lease on {item_id} was lost", hint="open the item again")
+        if row.expires_at is not None and row.expires_at <= n:
+            self._sweep(conn, now)
+            return None, row
+        if rules.needs_second_approval(item, decision, approvals=row.approvals,
+                                       two_approvers=queue_rules.two_approvers):
+            return self._record(conn, item_id, decision, now, status="pending", by=by, batch=batch), row
+        if row.approvals:
+            history = [cv.decision(r) for r in conn.execute(select(decisions).where(
+                decisions.c.item_id == item_id).order_by(decisions.c.seq))]
+            decision = rules.second_approval(item_id, decision, rules.current_round(history))
+        return self._record(conn, item_id, decision, now, by=by, batch=batch), row
+
+    def decide_many(self, batch: BatchIn) -> BatchResult:
+        """One decision for many items, in one transaction, as batch `batch.decision.id`.
+        Each item gets its own decision (id derived from the batch's); an item that cannot
+        take it is skipped with why, and the rest are still decided."""
+        d = batch.decision
+        check_human(d.reviewer)
+        now = self.clock()
+        out = BatchResult(batch=d.id)
+        cache: dict[str, QueueSettings] = {}
+        with self._write() as conn:
+            for item_id in dict.fromkeys(batch.item_ids):
+                one = d.model_copy(update={"id": rules.batch_decision_id(d.id, item_id)})
+                try:
+                    decided, _ = self._decide_in(conn, item_id, one, None, "human", now, batch=d.id,
+                                                 settings=cache)
+                except ReviewerError as e:
+                    out.skipped[item_id] = str(e)
+                    continue
+                if decided is None:
+                    out.skipped[item_id] = "it passed its deadline and was rejected"
+                else:
+                    out.decided.append(item_id)
+        return out
 
     def undo(self, item_id: str, reviewer: str) -> Decision:
         check_human(reviewer)
         now = self.clock()
         with self._write() as conn:
-            row = self._locked_item(conn, item_id)
-            if row.status == "expired":
-                raise Expired(f"item {item_id} expired; an expiry cannot be undone")
-            if row.status != "decided":
-                raise Conflict(f"item {item_id} has no decision to undo (it is {row.status})")
-            last = conn.execute(
-                select(decisions.c.id)
-                .where(decisions.c.item_id == item_id, decisions.c.verdict != "revert")
-                .order_by(decisions.c.seq.desc()).limit(1)
-            ).scalar_one()
-            d = DecisionIn(verdict="reject", reviewer=reviewer, comment=f"undo of {last}")
-            return self._record(conn, item_id, d, now, reverts=last)
+            return self._undo_in(conn, item_id, reviewer, now)
+
+    def _undo_in(self, conn: Connection, item_id: str, reviewer: str, now: datetime,
+                 only: str | None = None) -> Decision:
+        """Revert the item's last decision (which must be `only`, when given)."""
+        row = self._locked_item(conn, item_id)
+        if row.status == "expired":
+            raise Expired(f"item {item_id} expired; an expiry cannot be undone")
+        if row.status != "decided":
+            raise Conflict(f"item {item_id} has no decision to undo (it is {row.status})")
+        last = conn.execute(
+            select(decisions.c.id)
+            .where(decisions.c.item_id == item_id, decisions.c.verdict != "revert")
+            .order_by(decisions.c.seq.desc()).limit(1)
+        ).scalar_one()
+        if only is not None and last != only:
+            raise Conflict(f"item {item_id} was decided again since; its newer decision stands")
+        d = DecisionIn(verdict="reject", reviewer=reviewer, comment=f"undo of {last}")
+        return self._record(conn, item_id, d, now, reverts=last)
+
+    def undo_batch(self, batch: str, reviewer: str) -> BatchResult:
+        check_human(reviewer)
+        now = self.clock()
+        out = BatchResult(batch=batch)
+        with self._write() as conn:
+            done = conn.execute(select(decisions.c.item_id, decisions.c.id, decisions.c.reviewer).where(
+                decisions.c.batch == batch).order_by(decisions.c.seq)).all()
+            if not done:
+                raise NotFound(f"no bulk decision {batch}")
+            if done[0].reviewer != reviewer:
+                raise Forbidden(f"bulk decision {batch} is {done[0].reviewer}'s, not {reviewer}'s",
+                                hint="only its reviewer can undo a whole batch; undo items one by one")
+            for item_id, decision_id, _ in done:
+                try:
+                    self._undo_in(conn, item_id, reviewer, now, only=decision_id)
+                except ReviewerError as e:
+                    out.skipped[item_id] = str(e)
+                else:
+                    out.decided.append(item_id)
+        return out
 
     # -- export cursors -----------------------------------------------------------------
 

@@ -65,7 +65,7 @@ class ItemRow(SQLModel, table=True):
 
 class DecisionRow(SQLModel, table=True):
     __tablename__ = "decisions"
-    __table_args__ = (Index("ix_decisions_item", "item_id", "seq"),)
+    __table_args__ = (Index("ix_decisions_item", "item_id", "seq"), Index("ix_decisions_batch", "batch"))
 
     seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
     id: str = Field(sa_column=Column(Text, unique=True, nullable=False))
@@ -83,6 +83,7 @@ class DecisionRow(SQLModel, table=True):
     origin: str | None = Field(default=None, sa_column=Column(Text))
     content_hash: str = Field(sa_column=Column(Text, nullable=False))
     by_kind: str = Field(default="human", sa_column=Column(Text, nullable=False, server_default="human"))
+    batch: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class AuditRow(SQLModel, table=True):

@@ -7,8 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reviewer.errors import AlreadyDecided, Conflict, Expired, Invalid, LeaseError, NotFound
-from reviewer.models import DecisionIn, ItemFilter, NextItem, QueueSettings
+from reviewer.errors import (
+    AlreadyDecided,
+    Conflict,
+    Expired,
+    Forbidden,
+    Invalid,
+    LeaseError,
+    NotFound,
+)
+from reviewer.models import BatchIn, DecisionIn, ItemFilter, NextItem, QueueSettings
 from reviewer.queue import ReviewQueue
 
 from factories import HOSTILE, action, output
@@ -239,6 +247,60 @@ def test_undo_appends_a_revert_and_requeues(queue):
     queue.undo("out-1", "bob")
     with pytest.raises(Conflict, match="no decision to undo"):
         queue.undo("out-1", "bob")
+
+
+def test_bulk_decision_decides_what_it_can_and_says_why_not_for_the_rest(queue):
+    queue.enqueue_many([output(1), output(2), output(3), action(4, risk="critical"), action(5), output(6)])
+    queue.claim("out-3", "bob")
+    queue.decide("out-6", approve("carol"))
+    batch = BatchIn(item_ids=["out-1", "out-2", "out-3", "act-4", "act-5", "out-6", "nope"],
+                    decision=approve(comment="all fine"))
+    res = queue.decide_many(batch)
+    assert res.batch == batch.decision.id
+    assert res.decided == ["out-1", "out-2", "act-5"]
+    assert set(res.skipped) == {"out-3", "act-4", "out-6", "nope"}
+    assert "claimed by bob" in res.skipped["out-3"]
+    assert "never approved in bulk" in res.skipped["act-4"]
+    assert "already decided" in res.skipped["out-6"]
+    d = queue.get("out-2").decisions[-1]
+    assert (d.verdict, d.reviewer, d.comment, d.batch) == ("approve", "alice", "all fine", res.batch)
+    assert queue.get("act-4").status == "pending" and queue.get("out-3").status == "claimed"
+    # sent again (a retry after a lost answer): nothing new is recorded
+    again = queue.decide_many(batch)
+    assert again.decided == res.decided
+    assert len(queue.get("out-1").decisions) == 1
+
+
+def test_bulk_reject_needs_reasons_from_the_taxonomy_and_refuses_corrections(queue):
+    queue.enqueue_many([output(1), output(2)])
+    res = queue.decide_many(BatchIn(item_ids=["out-1"], decision=DecisionIn(
+        verdict="reject", reviewer="alice", reasons=["made_up"])))
+    assert res.decided == [] and "taxonomy" in res.skipped["out-1"]
+    res = queue.decide_many(BatchIn(item_ids=["out-1", "out-2"], decision=DecisionIn(
+        verdict="reject", reviewer="alice", reasons=["hallucination"])))
+    assert res.decided == ["out-1", "out-2"]
+    assert queue.get("out-2").decisions[-1].reasons == ["hallucination"]
+    with pytest.raises(ValueError, match="one by one"):
+        BatchIn(item_ids=["out-1"], decision=DecisionIn(verdict="correct", reviewer="a", correction="x"))
+    with pytest.raises(Invalid, match="reserved"):
+        queue.decide_many(BatchIn(item_ids=["out-1"], decision=approve("system")))
+
+
+def test_one_undo_reverts_a_whole_batch_but_not_what_was_decided_again(queue):
+    queue.enqueue_many([output(i) for i in range(1, 5)])
+    res = queue.decide_many(BatchIn(item_ids=[f"out-{i}" for i in range(1, 5)], decision=approve()))
+    queue.undo("out-4", "alice")
+    queue.decide("out-4", DecisionIn(verdict="reject", reviewer="alice", reasons=["hallucination"]))
+    with pytest.raises(Forbidden):
+        queue.undo_batch(res.batch, "bob")
+    back = queue.undo_batch(res.batch, "alice")
+    assert back.decided == ["out-1", "out-2", "out-3"]
+    assert "decided again" in back.skipped["out-4"]
+    assert {queue.get(f"out-{i}").status for i in range(1, 4)} == {"pending"}
+    assert queue.get("out-4").verdict == "reject"
+    assert queue.get("out-1").decisions[-1].verdict == "revert"
+    with pytest.raises(NotFound):
+        queue.undo_batch("no-such-batch", "alice")
 
 
 def test_overdue_actions_expire_as_system_reject(queue, clock):

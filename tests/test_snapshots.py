@@ -31,6 +31,23 @@ def test_queue_screen(snap_compare, app):
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
 
+def test_bulk_confirmation(snap_compare, tmp_path):
+    from tuikit import ACTIONS
+
+    from reviewer.screens.dialogs import BulkConfirm
+
+    q = make_queue(tmp_path, ACTIONS)
+
+    async def ready(pilot):
+        await loaded(pilot)
+        await pilot.press("space", "space", "space", "space")  # one critical action among them
+        await pilot.press("a")
+        await settle(pilot, lambda: isinstance(pilot.app.screen, BulkConfirm))
+
+    assert snap_compare(app_for(q), terminal_size=SIZE, run_before=ready)
+    q.close()
+
+
 def test_review_screen_with_diff(snap_compare, app):
     async def ready(pilot):
         await open_item(pilot, "fin-1")

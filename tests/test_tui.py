@@ -527,3 +527,99 @@ async def test_an_open_queue_screen_shows_new_arrivals_and_changes_made_elsewher
         queue.decide("sup-1", DecisionIn(verdict="approve", reviewer="bob"))  # decided elsewhere
         await settle(pilot, lambda: lst.total == before and "sup-1" not in
                      [lst.summary_at(i).id for i in range(lst.total) if lst.summary_at(i)])
+
+
+async def test_bulk_approve_marked_items_confirms_with_count_and_sample_and_one_undo_reverts_it(tmp_path):
+    from tuikit import ACTIONS
+
+    from reviewer.screens.dialogs import BulkConfirm
+
+    queue = make_queue(tmp_path, ACTIONS)
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        lst = await loaded(pilot)
+        order = [lst.summary_at(i).id for i in range(lst.total)]
+        assert "Approve marked" not in drawn_text(app)  # nothing marked: no bulk keys
+        await pilot.press("space", "space", "space")  # the first three rows, cursor moving down
+        assert list(lst.marked) == order[:3] and lst.cursor == 3
+        await pilot.press("k", "space", "k", "space")  # unmark the third, mark it again
+        assert list(lst.marked) == order[:3]
+        assert "●" in drawn_text(app) and "Approve marked" in drawn_text(app)
+        await pilot.press("a")
+        await settle(pilot, lambda: isinstance(app.screen, BulkConfirm))
+        shown = drawn_text(app)
+        critical = [i for i in order[:3] if queue.get(i).item.kind == "action"
+                    and queue.get(i).item.risk == "critical"]
+        assert critical, "the first rows hold a critical action"
+        assert f"Approve {3 - len(critical)} item" in shown
+        assert f"left out {critical[0]}" in shown and "never approved in bulk" in shown
+        await pilot.press("y")
+        await settle(pilot, lambda: not lst.marked and lst.total == len(order) - 3 + len(critical))
+        for i in order[:3]:
+            assert queue.get(i).status == ("pending" if i in critical else "decided")
+        batch = {queue.get(i).decisions[-1].batch for i in order[:3] if i not in critical}
+        assert len(batch) == 1 and None not in batch
+        await pilot.press("u")
+        await settle(pilot, lambda: lst.total == len(order))
+        assert {queue.get(i).status for i in order[:3]} == {"pending"}
+
+
+async def test_bulk_reject_all_that_match_a_filter_with_one_reason(queue):
+    from reviewer.screens.dialogs import BulkConfirm
+
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        app.screen.query_one("#f-queue").value = "rag-qa"
+        lst = app.screen.query_one("QueueList")
+        await settle(pilot, lambda: lst.total == 2)
+        await pilot.press("asterisk")
+        await settle(pilot, lambda: len(lst.marked) == 2)
+        assert "2 marked" in drawn_text(app)
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, RejectDialog))
+        assert "Reject 2 items" in drawn_text(app)
+        await pilot.press("1", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, BulkConfirm))
+        await pilot.press("n")  # no: back to the list, the marks kept
+        await settle(pilot, lambda: isinstance(app.screen, QueueScreen))
+        assert len(lst.marked) == 2 and queue.get("rag-1").status == "pending"
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, RejectDialog))
+        await pilot.press("1", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, BulkConfirm))
+        await pilot.press("enter")
+        await settle(pilot, lambda: queue.get("rag-2").status == "decided" and not lst.marked)
+        for i in ("rag-1", "rag-2"):
+            d = queue.get(i).decisions[-1]
+            assert (d.verdict, d.reasons, d.reviewer) == ("reject", ["hallucination"], "alice")
+        assert queue.get("fin-1").status == "pending"
+
+
+async def test_correcting_one_number_takes_six_keys(queue):
+    """c, ctrl+n (select the next number), the new digits, ctrl+s, enter: as the README says."""
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "rag-1")  # "Employees accrue 30 days of leave per year."
+        keys = ["c", "ctrl+n", "2", "5", "ctrl+s", "enter"]
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+        await settle(pilot, lambda: queue.get("rag-1").status == "decided")
+        d = queue.get("rag-1").decisions[-1]
+        assert (d.verdict, d.correction) == ("correct", "Employees accrue 25 days of leave per year.")
+        assert len(keys) == 6
+
+
+async def test_ctrl_n_in_the_editor_walks_the_numbers_and_wraps(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "fin-1")  # "... revenue of SEK 611m and EBIT of SEK 4,812m."
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
+        editor = app.screen.query_one("#editor")
+        picked = []
+        for _ in range(3):
+            await pilot.press("ctrl+n")
+            picked.append(editor.selected_text)
+        assert picked == ["611", "4,812", "611"]

@@ -37,11 +37,13 @@ from reviewer.errors import (
 from reviewer.models import (
     ActionItem,
     AuditEntry,
+    BatchResult,
     Changes,
     Claim,
     Decision,
     EnqueueResult,
     Item,
+    ItemFilter,
     ItemSummary,
     Lease,
     OutputItem,
@@ -321,6 +323,23 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
                 raise Forbidden(f"the last decision on {item_id} is {last[-1].reviewer}'s, not yours",
                                 hint="only its reviewer or an admin can undo it")
         return queue.undo(item_id, name_of(p, body.reviewer))
+
+    @app.post("/v1/batches", tags=["review"])
+    def decide_many(body: api.Bulk, p: Who) -> BatchResult:
+        """Approve, or reject with reasons, many items at once (a bulk decision, idempotent by
+        `decision.id`); each item the caller may not use refuses the whole batch."""
+        access.require(p, "reviewer", "admin")
+        name_of(p, body.decision.reviewer)
+        if p.role != "admin" and p.queues is not None:
+            found = queue.list_items(ItemFilter(ids=body.item_ids), limit=len(body.item_ids))
+            access.queue_allowed(p, {s.queue for s in found})
+        return queue.decide_many(body.batch())
+
+    @app.post("/v1/batches/{batch}/undo", tags=["review"])
+    def undo_batch(batch: str, body: api.Undo, p: Who) -> BatchResult:
+        """Revert a bulk decision: each of its decisions that still stands (your own only)."""
+        access.require(p, "reviewer", "admin")
+        return queue.undo_batch(batch, name_of(p, body.reviewer))
 
     @app.post("/v1/items/{item_id}/expire", tags=["review"])
     def expire(item_id: str, body: api.Expire, p: Who) -> QueueItem:
