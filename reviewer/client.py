@@ -237,6 +237,10 @@ class HttpQueue:
         body = api.PolicyDecision(verdict=verdict, rule=rule)
         return Decision.model_validate(self._call("POST", f"/v1/items/{_q(item_id)}/policy-decision", body))
 
+    def similar(self, item_id: str, *, limit: int = 100) -> list[ItemSummary]:
+        rows = self._call("GET", f"/v1/items/{_q(item_id)}/similar", params={"limit": limit})
+        return [ItemSummary.model_validate(r) for r in rows]
+
     def decide_many(self, batch: BatchIn) -> BatchResult:
         return BatchResult.model_validate(self._call("POST", "/v1/batches", batch))
 

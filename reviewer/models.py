@@ -448,7 +448,7 @@ class QueueSettings(_Model):
     lease_s: int | None = Field(default=None, ge=MIN_LEASE_S, le=MAX_LEASE_S,
                                 description=f"how long a claim holds an item (default {int(DEFAULT_LEASE_S)} s)")
     reviews_per_item: int = Field(default=1, ge=1, le=MAX_REVIEWS,
-                                  description="reviews each output needs (recorded; k > 1 review is not built yet)")
+                                  description="different reviewers each output needs; disagreement leaves it disputed for one more")
 
     def reasons_for(self, kind: str) -> list[str]:
         """The reject reasons for an item of `kind` in this queue."""

@@ -78,6 +78,10 @@ class ReviewQueue(Protocol):
         """Items matching `flt` whose text (output or tool call, last user message, tags,
         flags, id) matches `query` as typed so far, typos forgiven, best match first."""
 
+    def similar(self, item_id: str, *, limit: int = 100) -> list[ItemSummary]:
+        """Open items of the same queue and kind whose output (or tool call) and last user
+        message nearly match this item's, nearest first, without the item itself."""
+
     def changes(self, since: int | None = None, *, limit: int = 500) -> Changes:
         """The current change token and, since token `since`, the current rows of the items
         whose state changed (at most `limit`)."""

@@ -137,6 +137,30 @@ def current_round(decisions: list[Decision]) -> list[Decision]:
     return decisions[last_revert + 1 :]
 
 
+ReviewStep = Literal["more", "agreed", "disputed", "adjudicated"]
+
+
+def review_step(item: OutputItem | ActionItem, d: DecisionIn, current_round: list[Decision],
+                reviews_per_item: int) -> ReviewStep | None:
+    """Where `d` leaves an output in a queue that asks `reviews_per_item` (k) reviewers, or
+    None where the rule does not apply. Each review is by a different reviewer. Before the
+    k-th review the item stays open (`more`); the k-th settles it when all k verdicts agree
+    (`agreed`), else leaves it open, disputed, for one more reviewer to adjudicate."""
+    if reviews_per_item <= 1 or item.kind != "output" or d.reviewer == SYSTEM:
+        return None
+    reviews = [x for x in current_round if x.verdict != "revert"]
+    if any(x.reviewer == d.reviewer for x in reviews):
+        raise Conflict(f"{d.reviewer} already reviewed {getattr(item, 'id', 'this item')}; its queue "
+                       f"asks {reviews_per_item} different reviewers",
+                       hint="leave it to another reviewer")
+    n = len(reviews) + 1
+    if n < reviews_per_item:
+        return "more"
+    if n > reviews_per_item:
+        return "adjudicated"
+    return "agreed" if len({x.verdict for x in reviews} | {d.verdict}) == 1 else "disputed"
+
+
 def timeout_decision(on_timeout: str | None, comment: str) -> DecisionIn:
     """What a deadline decides: a reject by `system` (reason `timeout`), or an approval where
     the action allowed it (`on_timeout = "approve"`, low and medium risk only)."""

@@ -44,3 +44,17 @@ def rank(query: str, candidates: Sequence[tuple[str, str]], limit: int) -> list[
     if len(order) < limit:
         order += range(len(texts), min(len(candidates), len(texts) + limit - len(order)))
     return [candidates[i][0] for i in order]
+
+
+SIMILAR_CUTOFF = 80  # token_sort_ratio (0-100) from which two items count as near-duplicates
+SIMILAR_POOL = 20_000  # open items of the queue compared at most (the newest)
+
+
+def similar(target: str, candidates: Sequence[tuple[str, str]], limit: int) -> list[str]:
+    """Ids of `candidates` ((id, text) pairs) whose text is a near-duplicate of `target`
+    (same words, in any order, give or take a few), nearest first."""
+    from rapidfuzz import fuzz, process, utils
+
+    found = process.extract(target, [t for _, t in candidates], scorer=fuzz.token_sort_ratio,
+                            processor=utils.default_process, score_cutoff=SIMILAR_CUTOFF, limit=limit)
+    return [candidates[i][0] for _, _, i in found]

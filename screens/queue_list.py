@@ -61,7 +61,8 @@ def row_text(s: ItemSummary, now: datetime, width: int, marked: bool | None = No
     state = s.status if not s.claimed_by else f"@{s.claimed_by}"
     if s.verdict:
         state = f"{s.verdict}"
-    t.append(f"{safe_line(state, 10):10.10} ", style=STATUS_STYLE.get(s.status, ""))
+    disputed = s.verdict == "disputed"  # k reviewers disagreed: it waits for an adjudicator
+    t.append(f"{safe_line(state, 10):10.10} ", style="bold magenta" if disputed else STATUS_STYLE.get(s.status, ""))
     if s.kind == "action" and s.expires_at and s.status in ("pending", "claimed"):
         t.append(f"{age(s.expires_at, now):>6.6} ", style="bold yellow")
     else:

@@ -42,6 +42,8 @@ class QueueScreen(AppScreen):
         Binding("r", "bulk('reject')", "Reject marked", id="queue.bulk_reject",
                 tooltip="Reject the marked items with one reason"),
         Binding("x", "clear_marks", "Unmark", id="queue.clear_marks", tooltip="Unmark every item"),
+        Binding("equals_sign", "similar", "Similar", show=False, id="queue.similar",
+                tooltip="Show the item under the cursor and its near-duplicates, marked; esc goes back"),
         Binding("u", "app.undo", "Undo last", id="queue.undo"),
         Binding("ctrl+r", "reload", "Reload", id="queue.reload"),
         Binding("question_mark", "app.help", "Help", id="queue.help"),
@@ -51,11 +53,12 @@ class QueueScreen(AppScreen):
     class Loaded(Message):
         def __init__(self, request: int, source: Source, total: int, first: list[ItemSummary],
                      stats: dict[str, int], token: int, keep_cursor: bool, query: str | None = None,
-                     capped: bool = False) -> None:
+                     capped: bool = False, similar: str | None = None) -> None:
             super().__init__()
             self.request, self.source, self.total, self.first = request, source, total, first
             self.stats, self.token, self.keep_cursor = stats, token, keep_cursor
             self.query, self.capped = query, capped  # a search's text; more matches than shown
+            self.similar = similar  # the item whose near-duplicates these are
 
     class Facets(Message):
         def __init__(self, facets: dict[str, list[str]]) -> None:
@@ -90,6 +93,8 @@ class QueueScreen(AppScreen):
         self.facets_loaded = False
         self.request = 0  # the latest load or search; older results are dropped
         self._counts: tuple[dict[str, int], int, bool] | None = None  # what the counts line shows
+        self.similar_to: str | None = None  # showing this item and its near-duplicates
+        self.mark_similar = False  # ... and marking them, once they arrive
 
 
     def compose(self) -> ComposeResult:
@@ -147,7 +152,9 @@ class QueueScreen(AppScreen):
     def reload(self, keep_cursor: bool = False) -> None:
         query = self.query_one("#search", Input).value.strip()
         self.request += 1
-        if query:
+        if self.similar_to is not None and self.rapp.queue is not None:
+            self.run_similar(self.request, self.rapp.queue, self.similar_to, keep_cursor, self.mark_similar)
+        elif query:
             self.run_search(self.request, self.rapp.queue, query, self.current_filter(), keep_cursor)
         else:
             self._load(self.request, self.rapp.queue, self.current_filter(), keep_cursor,
@@ -169,7 +176,9 @@ class QueueScreen(AppScreen):
             return  # a newer load or search is under way
         self.token = msg.token
         lst = self.query_one(QueueList)
-        if msg.query:
+        if msg.similar:
+            lst.empty_message = f"{safe_line(msg.similar, 60)} is no longer open. Esc goes back to the queue."
+        elif msg.query:
             lst.empty_message = f"No match for “{safe_line(msg.query, 80)}”. Esc clears the search."
         else:
             lst.empty_message = ("Nothing matches. Try another filter, or load items with "
@@ -203,7 +212,10 @@ class QueueScreen(AppScreen):
         t.append(f"  ·  decided today {stats.get('decided_today', 0):,}", style="green")
         if stats.get("expired"):
             t.append(f"  ·  expired {stats['expired']:,}", style="red")
-        if capped:
+        if self.similar_to is not None:
+            t.append(f"     {safe_line(self.similar_to, 40)} and {max(0, shown - 1):,} near-duplicates "
+                     "(esc: back)", style="bold cyan")
+        elif capped:
             t.append(f"     showing the best {shown:,} of more matches: type more to narrow", style="yellow")
         else:
             t.append(f"     showing {shown:,}", style="dim")
@@ -256,11 +268,13 @@ class QueueScreen(AppScreen):
     def filter_changed(self, _: Select.Changed) -> None:
         # back to the list once a filter is picked: arrows move through items, not values
         self.query_one(QueueList).focus()
+        self.similar_to = None
         if self.rapp.queue is not None and self.token is not None:
             self.reload()
 
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:
+        self.similar_to = None
         if self.rapp.queue is not None:
             self.reload()
 
@@ -278,6 +292,26 @@ class QueueScreen(AppScreen):
         self.post_message(self.Loaded(request, source, len(rows), rows[:PAGE], q.stats(), token, keep_cursor,
                                       query, capped))
 
+    def show_similar(self, item_id: str) -> None:
+        """The item and its open near-duplicates, all marked: decide the cluster at once."""
+        self.similar_to, self.mark_similar = item_id, True
+        if self.rapp.queue is not None:
+            self.request += 1
+            self.run_similar(self.request, self.rapp.queue, item_id, False, mark=True)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def run_similar(self, request: int, q: ReviewQueue, item_id: str, keep_cursor: bool,
+                    mark: bool = False) -> None:
+        from reviewer.models import ItemFilter
+
+        token = q.changes().token
+        rows = q.list_items(ItemFilter(ids=[item_id]), limit=1) + q.similar(item_id, limit=SEARCH_LIMIT - 1)
+        source = SearchSource(q, [r.id for r in rows])
+        self.post_message(self.Loaded(request, source, len(rows), rows[:PAGE], q.stats(), token, keep_cursor,
+                                      similar=item_id))
+        if mark:
+            self.post_message(self.AllMarked(request, rows, False))
+
     # -- actions ------------------------------------------------------------------------
 
     def action_search(self) -> None:
@@ -285,9 +319,19 @@ class QueueScreen(AppScreen):
 
     def action_clear_search(self) -> None:
         search = self.query_one("#search", Input)
-        if search.value:
+        if self.similar_to is not None:
+            self.similar_to = None
+            self.query_one(QueueList).set_marks({})
+            self.reload()
+        elif search.value:
             search.value = ""
         self.query_one(QueueList).focus()
+
+    def action_similar(self) -> None:
+        lst = self.query_one(QueueList)
+        row = lst.summary_at(lst.cursor) if lst.total else None
+        if row is not None:
+            self.show_similar(row.id)
 
     def action_filters(self) -> None:
         self.query_one("#f-queue", Select).focus()
@@ -338,6 +382,7 @@ class QueueScreen(AppScreen):
     def on_queue_screen_all_marked(self, msg: AllMarked) -> None:
         if msg.request != self.request:
             return  # the list changed meanwhile: these are not the rows on screen
+        self.mark_similar = False
         self.query_one(QueueList).set_marks({r.id: r for r in msg.rows})
         if msg.more:
             self.notify(f"Marked the first {MAX_BULK:,}: a bulk decision takes at most that many.",

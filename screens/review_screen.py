@@ -81,6 +81,8 @@ class ReviewScreen(AppScreen):
         Binding("p", "move(-1)", "Prev", priority=True, id="review.prev"),
         Binding("d", "toggle_diff", "Diff", priority=True, id="review.diff", tooltip="Output / inline diff / side by side"),
         Binding("v", "full_text", "Full text", show=False, priority=True, id="review.full_text"),
+        Binding("equals_sign", "similar", "Similar", show=False, priority=True, id="review.similar",
+                tooltip="Back to the list, showing this item and its near-duplicates, marked"),
         Binding("question_mark", "app.help", "Help", priority=True, id="review.help"),
         Binding("q,escape", "back", "Back", priority=True, id="review.back"),
     ]
@@ -514,6 +516,17 @@ class ReviewScreen(AppScreen):
             self.release(self.lease)
             self.lease = None
         self.dismiss()
+
+    def action_similar(self) -> None:
+        if self.item is None:
+            return
+        from .queue_screen import QueueScreen
+
+        item_id = self.item.id
+        self.action_back()
+        for screen in self.app.screen_stack:
+            if isinstance(screen, QueueScreen):
+                screen.show_similar(item_id)
 
     def show_undone(self, item_id: str) -> None:
         """After an undo: show the item that came back, claimed."""

@@ -321,6 +321,24 @@ class SqlQueue:
             rows = {r.id: r for r in conn.execute(select(*SUMMARY).where(items.c.id.in_(ids)))}
         return [cv.summary(rows[i]) for i in ids if i in rows]
 
+    def similar(self, item_id: str, *, limit: int = 100) -> list[ItemSummary]:
+        from reviewer.search import SIMILAR_POOL, TEXT_CHARS
+        from reviewer.search import similar as nearest
+
+        text_of = func.substr(items.c.search_text, 1, 2 * TEXT_CHARS)
+        with self._read() as conn:
+            me = conn.execute(select(items.c.queue, items.c.kind, text_of).where(items.c.id == item_id)).first()
+            if me is None:
+                raise no_item(item_id)
+            pool = conn.execute(
+                select(items.c.id, text_of)
+                .where(items.c.queue == me[0], items.c.kind == me[1], items.c.status.in_(OPEN), items.c.id != item_id)
+                .order_by(items.c.seq.desc()).limit(SIMILAR_POOL)
+            ).all()
+            ids = nearest(me[2], [(r[0], r[1]) for r in pool], limit)
+            rows = {r.id: r for r in conn.execute(select(*SUMMARY).where(items.c.id.in_(ids)))}
+        return [cv.summary(rows[i]) for i in ids if i in rows]
+
     def decisions_since(self, cursor: int = 0, *, limit: int = 1000) -> list[Decision]:
         """Decisions after `cursor`, in seq order. A cursor never skips a row: on PostgreSQL,
         where transactions may commit out of seq order, the read waits, holding the feed lock
@@ -582,12 +600,14 @@ class SqlQueue:
     def _record(
         self, conn: Connection, item_id: str, d: DecisionIn, now: datetime, *,
         status: str = "decided", reverts: str | None = None, by: DecidedBy = "human",
-        batch: str | None = None,
+        batch: str | None = None, step: rules.ReviewStep | None = None,
     ) -> Decision:
         """Append a decision row, update the item, audit it: all in the caller's transaction.
 
         `status` is `decided`, `expired` (a system timeout) or `pending` (the first of two
-        approvals); with `reverts`, the row is an undo and the item is pending again.
+        approvals, or with `step` one of k reviews: the item shows `disputed` as its verdict
+        while its reviews disagree); with `reverts`, the row is an undo and the item is
+        pending again.
         """
         if not self.sqlite:  # writers share the feed lock; a feed reader takes it alone (below)
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({FEED_LOCK})")
@@ -598,6 +618,9 @@ class SqlQueue:
             values: dict[str, Any] = {"status": "pending", "verdict": None, "decided_at": None,
                                       "decided_by": None, "approvals": 0}
             action = "undo"
+        elif status == "pending" and step is not None:
+            values = {"status": "pending", "verdict": "disputed" if step == "disputed" else None}
+            action = "disputed" if step == "disputed" else "review"
         elif status == "pending":
             values = {"status": "pending", "approvals": items.c.approvals + 1}
             action = "approve_1_of_2"
@@ -688,14 +711,22 @@ class SqlQueue:
         if row.expires_at is not None and row.expires_at <= n:
             self._sweep(conn, now)
             return None, row
+        if by == "human" and queue_rules.reviews_per_item > 1 and row.kind == "output":
+            step = rules.review_step(item, decision, rules.current_round(self._history(conn, item_id)),
+                                     queue_rules.reviews_per_item)
+            if step in ("more", "disputed"):
+                return self._record(conn, item_id, decision, now, status="pending", by=by, batch=batch,
+                                    step=step), row
         if rules.needs_second_approval(item, decision, approvals=row.approvals,
                                        two_approvers=queue_rules.two_approvers):
             return self._record(conn, item_id, decision, now, status="pending", by=by, batch=batch), row
         if row.approvals:
-            history = [cv.decision(r) for r in conn.execute(select(decisions).where(
-                decisions.c.item_id == item_id).order_by(decisions.c.seq))]
-            decision = rules.second_approval(item_id, decision, rules.current_round(history))
+            decision = rules.second_approval(item_id, decision, rules.current_round(self._history(conn, item_id)))
         return self._record(conn, item_id, decision, now, by=by, batch=batch), row
+
+    def _history(self, conn: Connection, item_id: str) -> list[Decision]:
+        return [cv.decision(r) for r in conn.execute(select(decisions).where(
+            decisions.c.item_id == item_id).order_by(decisions.c.seq))]
 
     def decide_many(self, batch: BatchIn) -> BatchResult:
         """One decision for many items, in one transaction, as batch `batch.decision.id`.

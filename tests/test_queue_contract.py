@@ -249,6 +249,52 @@ def test_undo_appends_a_revert_and_requeues(queue):
         queue.undo("out-1", "bob")
 
 
+def test_similar_finds_open_near_duplicates_in_the_same_queue_nearest_first(queue):
+    ask = lambda q: {"messages": [{"role": "user", "content": q}]}  # noqa: E731
+    text = "You can return the headphones within 90 days for a full refund, no questions asked."
+    queue.enqueue_many([
+        output(1, output=text, input=ask("Can I return my headphones?")),
+        output(2, output=text.replace("90", "60"), input=ask("Can I return my headphones?")),
+        output(3, output="No questions asked: a full refund within 90 days, you can return the headphones.",
+               input=ask("can i return my headphones")),
+        output(4, output=text, input=ask("Can I return my headphones?"), queue="other"),
+        output(5, output="Our offices are closed on public holidays.", input=ask("When are you open?")),
+        output(6, output=text, input=ask("Can I return my headphones?")),
+        action(7),
+    ])
+    queue.decide("out-6", approve())
+    found = [s.id for s in queue.similar("out-1")]
+    assert found[0] == "out-2" and set(found) == {"out-2", "out-3"}
+    assert queue.similar("out-5") == []
+    with pytest.raises(NotFound):
+        queue.similar("nope")
+
+
+def test_k_reviews_keep_an_output_open_until_k_reviewers_agree_or_one_more_adjudicates(queue):
+    queue.set_queue_settings("q1", QueueSettings(reviews_per_item=2), actor="admin")
+    queue.enqueue_many([output(1), output(2), action(3, queue="q1")])
+    queue.decide("out-1", approve("alice"))
+    assert queue.get("out-1").status == "pending"
+    with pytest.raises(Conflict, match="already reviewed"):
+        queue.decide("out-1", approve("alice"))
+    queue.decide("out-1", approve("bob"))
+    assert (queue.get("out-1").status, queue.get("out-1").verdict) == ("decided", "approve")
+
+    queue.decide("out-2", approve("alice"))
+    queue.decide("out-2", DecisionIn(verdict="reject", reviewer="bob", reasons=["hallucination"]))
+    disputed = queue.get("out-2")
+    assert (disputed.status, disputed.verdict) == ("pending", "disputed")
+    assert {s.id: s.verdict for s in queue.list_items(ItemFilter(status=["pending"]))}["out-2"] == "disputed"
+    with pytest.raises(Conflict):
+        queue.decide("out-2", approve("bob"))
+    queue.decide("out-2", DecisionIn(verdict="reject", reviewer="carol", reasons=["hallucination"]))
+    settled = queue.get("out-2")
+    assert (settled.status, settled.verdict, settled.decided_by) == ("decided", "reject", "carol")
+    assert [a.action for a in queue.audit("out-2") if a.action != "enqueue"] == ["review", "disputed", "decide"]
+    queue.decide("act-3", approve("alice"))  # actions are settled by one reviewer (or two approvers)
+    assert queue.get("act-3").status == "decided"
+
+
 def test_bulk_decision_decides_what_it_can_and_says_why_not_for_the_rest(queue):
     queue.enqueue_many([output(1), output(2), output(3), action(4, risk="critical"), action(5), output(6)])
     queue.claim("out-3", "bob")

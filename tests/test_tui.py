@@ -623,3 +623,53 @@ async def test_ctrl_n_in_the_editor_walks_the_numbers_and_wraps(queue):
             await pilot.press("ctrl+n")
             picked.append(editor.selected_text)
         assert picked == ["611", "4,812", "611"]
+
+
+async def test_equals_shows_an_items_near_duplicates_marked_to_decide_the_cluster_at_once(tmp_path):
+    from tuikit import items as base_items
+
+    from reviewer.models import parse_item
+
+    text = "Absolutely! We offer a 90-day no-questions-asked refund."
+    twins = [parse_item({"kind": "output", "id": f"sup-{i}", "queue": "support", "output": text.replace("90", n),
+                         "input": {"messages": [{"role": "user", "content": "Can I return my headphones?"}]}})
+             for i, n in ((2, "90"), (3, "60"))]
+    queue = make_queue(tmp_path, twins)
+    assert len(base_items()) + 2 == queue.count()
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "sup-1")
+        await pilot.press("equals_sign")
+        lst = app.screen.query_one("QueueList")
+        await settle(pilot, lambda: isinstance(app.screen, QueueScreen) and len(lst.marked) == 3)
+        assert [lst.summary_at(i).id for i in range(lst.total)][0] == "sup-1"
+        assert set(lst.marked) == {"sup-1", "sup-2", "sup-3"}
+        assert "2 near-duplicates" in drawn_text(app)
+        assert queue.get("sup-1").status == "pending"  # released on the way back
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, RejectDialog))
+        await pilot.press("1", "enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot, lambda: {queue.get(f"sup-{i}").status for i in (1, 2, 3)} == {"decided"})
+        await pilot.press("escape")  # back to the whole queue
+        await settle(pilot, lambda: lst.total == len(base_items()) - 1)
+
+
+async def test_an_output_whose_reviewers_disagree_shows_as_disputed_for_adjudication(queue):
+    from reviewer.models import QueueSettings
+
+    queue.set_queue_settings("rag-qa", QueueSettings(reviews_per_item=2), actor="admin")
+    queue.decide("rag-1", DecisionIn(verdict="approve", reviewer="bob"))
+    queue.decide("rag-1", DecisionIn(verdict="reject", reviewer="carol", reasons=["hallucination"]))
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        row = next(line for line in drawn_text(app).splitlines() if "Employees accrue" in line)
+        assert "disputed" in row
+        screen = await open_item(pilot, "rag-1")
+        assert "bob" in drawn_text(app) and "carol" in drawn_text(app)  # both reviews in its history
+        await pilot.press("a")  # alice adjudicates
+        await settle(pilot, lambda: queue.get("rag-1").status == "decided")
+        assert (queue.get("rag-1").verdict, queue.get("rag-1").decided_by) == ("approve", "alice")
+        assert screen is not None

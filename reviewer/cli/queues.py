@@ -59,7 +59,7 @@ def queue_group() -> None:
 @click.option("--guidelines", metavar="TEXT", help="Shown on the review screen; '' to remove.")
 @click.option("--guidelines-file", type=click.File(encoding="utf-8"), help="Guidelines from a file.")
 @click.option("--lease", "lease", metavar="DURATION", help="How long a claim holds an item: 90s, 10m, 1h, or 'default' (5m).")
-@click.option("--reviews-per-item", type=click.IntRange(1, 10), help="Reviews each output needs (stored; k > 1 review is not built yet).")
+@click.option("--reviews-per-item", type=click.IntRange(1, 10), help="Different reviewers each output needs; when they disagree it shows as disputed until one more reviewer settles it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the resulting settings as JSON.")
 @pass_ctx
 def set_(c: Ctx, name: str, two_approvers: bool | None, reasons: str | None, guidelines: str | None,

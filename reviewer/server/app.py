@@ -324,6 +324,13 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
                                 hint="only its reviewer or an admin can undo it")
         return queue.undo(item_id, name_of(p, body.reviewer))
 
+    @app.get("/v1/items/{item_id}/similar", tags=["review"])
+    def similar(item_id: str, p: Who, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[ItemSummary]:
+        """Open near-duplicates of an item in its queue, nearest first."""
+        access.require(p, "reviewer", "admin")
+        access.item_allowed(p, queue, item_id)
+        return queue.similar(item_id, limit=limit)
+
     @app.post("/v1/batches", tags=["review"])
     def decide_many(body: api.Bulk, p: Who) -> BatchResult:
         """Approve, or reject with reasons, many items at once (a bulk decision, idempotent by
