@@ -69,7 +69,8 @@ class ReviewQueue(Protocol):
         """How many items match `flt`."""
 
     def stats(self) -> dict[str, int]:
-        """Counts by status, plus `decided_today`."""
+        """Counts by status, plus `decided_today`, `total`, and `median_decision_ms` (how long
+        the recent decisions took a reviewer, from each decision's `duration_ms`; 0 if none)."""
 
     def facets(self) -> dict[str, list[str]]:
         """Distinct `queues`, `tags` and `flags` (reasons), for filter pickers."""

@@ -29,7 +29,7 @@ from reviewer.safe_text import safe_line
 from reviewer.timefmt import utcnow
 
 from .source import Source
-from .text import age
+from .text import NARROW, age
 
 if TYPE_CHECKING:
     from reviewer.models import ItemSummary
@@ -40,9 +40,6 @@ CURSOR_BLUR = Style(bgcolor="#3a3d41")
 MAX_PAGES = 64
 RISK_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "green"}
 STATUS_STYLE = {"pending": "", "claimed": "cyan", "decided": "dim green", "expired": "dim red"}
-
-
-NARROW = 100  # below this many columns, the queue and reason columns shrink so the snippet shows
 
 
 def row_text(s: ItemSummary, now: datetime, width: int, marked: bool | None = None) -> Text:

@@ -11,12 +11,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.lazy import Lazy
 from textual.message import Message
-from textual.widgets import Footer, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from reviewer.safe_text import safe_line
 from reviewer.vocab import MAX_BULK, STATUS_VIEWS
 
 from .base import AppScreen
+from .footer import KeyFooter
 from .queue_list import PAGE, QueueList
 from .source import FilterSource, SearchSource, Source, WaitingSource
 
@@ -111,7 +112,7 @@ class QueueScreen(AppScreen):
         ))
         yield Input(placeholder="/  search outputs, questions, tags and flags", id="search", compact=True)
         yield QueueList(clock=self.rapp.clock, id="list")
-        yield Lazy(Footer())
+        yield Lazy(KeyFooter())
 
     def on_mount(self) -> None:
         self.query_one(QueueList).focus()

@@ -22,7 +22,7 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from reviewer.errors import AlreadyDecided, Expired, LeaseError
 from reviewer.models import (
@@ -51,6 +51,7 @@ from .dialogs import (
     TypedConfirm,
 )
 from .diff_view import DiffView
+from .footer import KeyFooter
 from .session import ReviewSession, Shown
 from .source import Source
 from .text import heading, line, plain
@@ -77,8 +78,9 @@ class ReviewScreen(AppScreen):
                 tooltip="Edit the action's arguments as JSON, then approve"),
         Binding("s", "skip", "Skip", priority=True, id="review.skip", tooltip="Release this item and go to the next"),
         Binding("u", "app.undo", "Undo", priority=True, id="review.undo", tooltip="Undo your last decision"),
-        Binding("n", "move(1)", "Next", priority=True, id="review.next"),
-        Binding("p", "move(-1)", "Prev", priority=True, id="review.prev"),
+        Binding("n", "move(1)", "Next/Prev", priority=True, id="review.next", key_display="n/p",
+                tooltip="The next item"),
+        Binding("p", "move(-1)", "Prev", show=False, priority=True, id="review.prev", tooltip="The previous item"),
         Binding("d", "toggle_diff", "Diff", priority=True, id="review.diff", tooltip="Output / inline diff / side by side"),
         Binding("v", "full_text", "Full text", show=False, priority=True, id="review.full_text"),
         Binding("equals_sign", "similar", "Similar", show=False, priority=True, id="review.similar",
@@ -132,7 +134,7 @@ class ReviewScreen(AppScreen):
                     yield Static(id="preview-title")
                     yield DiffView(id="diff")
         yield Static(id="last-decision")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.open(self.first_id, index=self.index)

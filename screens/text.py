@@ -20,6 +20,8 @@ STYLE = {"delete": "bold red strike", "insert": "bold green", "equal": ""}
 RISK_BADGE = {"critical": "bold white on red", "high": "bold white on dark_orange3",
               "medium": "bold black on yellow", "low": "bold black on green"}
 
+NARROW = 100  # columns below which the list narrows its columns and footers go compact
+
 
 def plain(text: str | None, style: str = "", *, limit: int | None = DISPLAY_LIMIT) -> Text:
     """A multi-line untrusted string as inert Text."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -69,6 +70,9 @@ BATCH = 500  # ids per IN (...) lookup
 FEED_LOCK = 7263001  # PostgreSQL advisory lock: decision writers share it, feed readers take it alone
 ANALYZE_FROM = 1_000  # items: below this the planner's guesses are good enough
 SUMMARY = [items.c[f] for f in cv.SUMMARY_FIELDS]
+
+
+MEDIAN_OF = 1000  # recent timed decisions behind stats()' median_decision_ms
 
 
 class SqlQueue:
@@ -292,7 +296,10 @@ class SqlQueue:
                 select(func.count()).select_from(items)
                 .where(items.c.status == "decided", items.c.decided_at >= cv.naive(midnight))
             ).scalar_one()
+            took = conn.execute(select(decisions.c.duration_ms).where(decisions.c.duration_ms.is_not(None))
+                                .order_by(decisions.c.seq.desc()).limit(MEDIAN_OF)).scalars().all()
         out["total"] = sum(out[s] for s in STATUSES)
+        out["median_decision_ms"] = int(statistics.median(took)) if took else 0
         return out
 
     def facets(self) -> dict[str, list[str]]:

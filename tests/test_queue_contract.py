@@ -116,6 +116,12 @@ def test_stats_counts_states_and_decided_today(queue):
     queue.claim("out-1", "bob")
     s = queue.stats()
     assert (s["pending"], s["claimed"], s["decided"], s["decided_today"], s["total"]) == (2, 1, 1, 1, 4)
+    assert s["median_decision_ms"] == 0  # no decision was timed
+    queue.decide("out-2", approve(duration_ms=4000))
+    queue.decide("out-3", approve(duration_ms=9000))
+    queue.enqueue(output(9))
+    queue.decide("out-9", approve("bob", duration_ms=30000))
+    assert queue.stats()["median_decision_ms"] == 9000
 
 
 def test_get_unknown_raises_not_found(queue):

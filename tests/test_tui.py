@@ -673,3 +673,23 @@ async def test_an_output_whose_reviewers_disagree_shows_as_disputed_for_adjudica
         await settle(pilot, lambda: queue.get("rag-1").status == "decided")
         assert (queue.get("rag-1").verdict, queue.get("rag-1").decided_by) == ("approve", "alice")
         assert screen is not None
+
+
+async def test_at_80_columns_every_deciding_key_and_the_way_out_show(queue):
+    def footer_keys(app) -> list[str]:
+        footer = app.screen.query_one("KeyFooter")
+        keys = [k for k in footer.query("FooterKey") if k.region.right <= footer.region.right]
+        return [k.description for k in keys]
+
+    app = app_for(queue)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.pause()
+        assert {"Open", "Search", "Filters", "Help", "Quit"} <= set(footer_keys(app))
+        await open_item(pilot, "sup-1")
+        await pilot.pause()
+        assert {"Approve", "Reject", "Correct", "Skip", "Undo", "Help", "Back"} <= set(footer_keys(app))
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, RejectDialog))
+        await pilot.pause()
+        assert "esc cancel" in drawn_text(app)

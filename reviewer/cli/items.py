@@ -198,9 +198,12 @@ def show(c: Ctx, item_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_ctx
 def stats(c: Ctx, as_json: bool) -> None:
-    """Counts: pending, claimed, decided, expired, decided today."""
+    """Counts: pending, claimed, decided, expired, decided today, and the median time a
+    reviewer took per decision (over the last 1,000 decisions timed in the app)."""
     counts = c.queue.stats()
     if as_json:
         say_json(json.dumps(counts))
         return
-    say("  ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
+    median = counts.pop("median_decision_ms", 0)
+    line = "  ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+    say(line + (f"  median time per decision {median / 1000:.1f} s" if median else ""))

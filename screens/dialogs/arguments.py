@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from reviewer.safe_text import safe_json
 
+from ..footer import KeyFooter
 from ..text import line
 from .editor import EditorArea
 
@@ -39,7 +40,7 @@ class ArgumentsEditor(ModalScreen[dict | None]):
             yield EditorArea(safe_json(json.dumps(self.original, indent=2, ensure_ascii=False)),
                            id="editor", show_line_numbers=True)
             yield Static(id="arguments-error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()

@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..diff_view import DiffView
+from ..footer import KeyFooter
 
 
 class ConfirmCorrection(ModalScreen[bool | str]):
@@ -34,7 +35,7 @@ class ConfirmCorrection(ModalScreen[bool | str]):
             yield Static(Text(f"{self.title_text}  enter: record · m: with a comment · esc: edit · d: layout",
                               style="bold"))
             yield DiffView(self.old, self.new, id="confirm-diff")
-        yield Footer()
+        yield KeyFooter()
 
     def action_toggle_side(self) -> None:
         self.side = not self.side

@@ -7,10 +7,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from reviewer.safe_text import safe
 
+from ..footer import KeyFooter
 from .editor import EditorArea
 
 
@@ -32,7 +33,7 @@ class CorrectScreen(ModalScreen[str | None]):
             yield Static(Text(f"{self.title_text} · ctrl+s save · esc cancel", style="bold"))
             # Control characters are shown escaped, never sent raw to the terminal.
             yield EditorArea(safe(self.text, limit=None), id="editor", soft_wrap=True, show_line_numbers=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()

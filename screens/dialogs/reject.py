@@ -43,7 +43,7 @@ class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):
                 id="reasons",
             )
             yield Input(placeholder="comment (optional), Enter to reject", id="comment")
-            yield Static(Text("1-9 or space: toggle · tab: comment · enter: reject · esc: cancel",
+            yield Static(Text("1-9 toggle · tab comment · enter reject · esc cancel",
                               style="dim"))
 
     def on_mount(self) -> None:
