@@ -1,18 +1,20 @@
 """Exports: decisions -> dataset files, written atomically, incrementally from a named cursor.
 
-Formats live in `FORMATS`; each turns one decided item into zero or more JSON-able records.
-So far: `golden` (docs/wire-format.md and the README). An incremental export (`cursor=NAME`) rewrites the file
-with the previous entries of untouched items kept, re-decided items replaced and undone items
-dropped, so the file always mirrors the current decisions.
+The formats are in `reviewer.formats`. An incremental export (`cursor=NAME`) rewrites the file
+with the previous records of untouched items kept, re-decided items replaced and undone items
+dropped, so the file always mirrors the current decisions. Items a format leaves out are
+counted, with why, in the manifest and in the result: nothing is left out silently.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,41 +22,28 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import Invalid, ReviewerError
-from .models import Decision, OutputItem, QueueItem, utcnow
+from .formats import CSV_COLUMNS, FORMATS, Builder, Options, Record
+from .models import Decision, QueueItem, utcnow
 from .queue import ReviewQueue
 from .rules import standing_decision
 from .safe_text import safe_line
 
-
-def golden(item: QueueItem, d: Decision, include_rejected: bool) -> list[dict[str, Any]]:
-    it = item.item
-    if not isinstance(it, OutputItem):
-        return []
-    if d.verdict == "reject" and not include_rejected:
-        return []
-    expected = {"approve": it.output, "correct": d.correction, "reject": None}[d.verdict]
-    return [{
-        "id": it.id,
-        "input": it.input.model_dump(mode="json", exclude_none=True),
-        "expected_output": expected,
-        "context": it.context.model_dump(mode="json", exclude_none=True),
-        "metadata": {
-            "source": it.source.model_dump(mode="json", exclude_none=True),
-            "queue": it.queue,
-            "flags": [f.model_dump(mode="json", exclude_none=True) for f in it.flags],
-            "verdict": d.verdict,
-            "reviewer": d.reviewer,
-            "reasons": d.reasons,
-            "comment": d.comment,
-            "original_output": it.output,
-            "decided_at": d.decided_at.isoformat(),
-            "decision_id": d.id,
-        },
-    }]
+SCHEMA_VERSION = 2
 
 
-Formatter = Callable[[QueueItem, Decision, bool], list[dict[str, Any]]]
-FORMATS: dict[str, Formatter] = {"golden": golden}
+def _csv_line(rec: Record) -> str:
+    buf = io.StringIO()
+    csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n").writerow(rec)
+    return buf.getvalue()
+
+
+def _kept(fmt: str, out: Path, gone: set[str]) -> list[str]:
+    """The lines of the previous file whose items were not touched since (CSV: the header
+    is written anew)."""
+    with out.open(encoding="utf-8", newline="") as f:
+        if fmt == "csv":
+            return [_csv_line(r) for r in csv.DictReader(f) if r.get("id") not in gone]
+        return [ln for ln in f if ln.strip() and json.loads(ln).get("id") not in gone]
 
 
 @dataclass
@@ -66,6 +55,8 @@ class ExportResult:
     cursor_to: int
     verdicts: dict[str, int] = field(default_factory=dict)
     sha256: str = ""
+    kinds: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)  # why -> how many items
 
 
 def _touched(queue: ReviewQueue, since: int) -> tuple[list[str], int]:
@@ -81,15 +72,32 @@ def _touched(queue: ReviewQueue, since: int) -> tuple[list[str], int]:
         pos = page[-1].seq
 
 
-def _keep(
-    item: QueueItem, d: Decision, queues: set[str] | None, verdicts: set[str] | None,
-    since: datetime | None,
-) -> bool:
-    return (
-        (not queues or item.queue in queues)
-        and (not verdicts or d.verdict in verdicts)
-        and (since is None or d.decided_at >= since)
-    )
+@dataclass(frozen=True)
+class Filters:
+    """Which standing decisions an export takes (empty: all)."""
+
+    queues: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+    verdicts: frozenset[str] = frozenset()
+    reviewers: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def take(self, item: QueueItem, d: Decision) -> bool:
+        return ((not self.queues or item.queue in self.queues)
+                and (not self.kinds or item.kind in self.kinds)
+                and (not self.verdicts or d.verdict in self.verdicts)
+                and (not self.reviewers or d.reviewer in self.reviewers)
+                and (not self.tags or bool(self.tags & set(item.item.tags)))
+                and (self.since is None or d.decided_at >= self.since)
+                and (self.until is None or d.decided_at < self.until))
+
+    def manifest(self) -> dict[str, Any]:
+        return {"queues": sorted(self.queues), "kinds": sorted(self.kinds), "verdicts": sorted(self.verdicts),
+                "reviewers": sorted(self.reviewers), "tags": sorted(self.tags),
+                "since": self.since.isoformat() if self.since else None,
+                "until": self.until.isoformat() if self.until else None}
 
 
 def export(
@@ -98,20 +106,19 @@ def export(
     out: str | Path,
     *,
     cursor: str | None = None,
-    queues: Iterable[str] | None = None,
-    verdicts: Iterable[str] | None = None,
-    since: datetime | None = None,
+    filters: Filters | None = None,
     include_rejected: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
     """Write `fmt` records to `out` atomically (temp file + rename) with `out.manifest.json`."""
     if fmt not in FORMATS:
         raise Invalid(f"unknown export format {fmt!r}", hint=f"choose one of: {', '.join(FORMATS)}")
-    to_record = FORMATS[fmt]
     out = _destination(out)
+    flt = filters or Filters()
+    if "reject" in flt.verdicts:
+        include_rejected = True
     try:
-        return _export(queue, fmt, to_record, out, cursor, queues, verdicts, since, include_rejected,
-                       progress)
+        return _export(queue, fmt, out, cursor, flt, Options(include_rejected=include_rejected), progress)
     except OSError as e:
         raise ReviewerError(f"cannot write {safe_line(str(out))}: {e.strerror or e}",
                             hint="check the path, its permissions and the free disk space") from None
@@ -128,56 +135,61 @@ def _destination(out: str | Path) -> Path:
     return path
 
 
-def _export(
-    queue: ReviewQueue, fmt: str, to_record: Formatter, out: Path, cursor: str | None,
-    queues: Iterable[str] | None, verdicts: Iterable[str] | None, since: datetime | None,
-    include_rejected: bool, progress: Callable[[int, int], None] | None,
-) -> ExportResult:
+def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Filters, options: Options,
+            progress: Callable[[int, int], None] | None) -> ExportResult:
+    to_record: Builder = FORMATS[fmt]
     start = queue.get_cursor(cursor) if cursor else 0
     touched, end = _touched(queue, start)
-    qset, vset = set(queues or ()), set(verdicts or ())
-    if vset and "reject" in vset:
-        include_rejected = True
 
     kept_lines: list[str] = []
     if cursor and start and out.exists():
-        gone = set(touched)
-        with out.open(encoding="utf-8") as f:
-            kept_lines = [ln for ln in f if ln.strip() and json.loads(ln).get("id") not in gone]
+        kept_lines = _kept(fmt, out, set(touched))
 
     digest = hashlib.sha256()
     counts: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+    left_out: dict[str, int] = {}
     written = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_writer(out) as f:
+
+        def put(line: str) -> None:
+            f.write(line)
+            digest.update(line.encode())
+
+        if fmt == "csv":
+            put(",".join(CSV_COLUMNS) + "\n")
         for ln in kept_lines:
-            f.write(ln)
-            digest.update(ln.encode())
+            put(ln)
         for i, item_id in enumerate(touched, 1):
             item = queue.get(item_id)
             d = standing_decision(item)
-            if d is not None and _keep(item, d, qset, vset, since):
-                for rec in to_record(item, d, include_rejected):
-                    line = json.dumps(rec, ensure_ascii=False) + "\n"
-                    f.write(line)
-                    digest.update(line.encode())
-                    written += 1
+            if d is not None and flt.take(item, d):
+                records = to_record(item, d, options)
+                if isinstance(records, str):
+                    left_out[records] = left_out.get(records, 0) + 1
+                else:
+                    for rec in records:
+                        put(_csv_line(rec) if fmt == "csv" else json.dumps(rec, ensure_ascii=False) + "\n")
+                        written += 1
                     counts[d.verdict] = counts.get(d.verdict, 0) + 1
+                    kinds[item.kind] = kinds.get(item.kind, 0) + 1
             if progress:
                 progress(i, len(touched))
     result = ExportResult(str(out), written, written + len(kept_lines), start, end, counts,
-                          digest.hexdigest())
+                          digest.hexdigest(), kinds, left_out)
     manifest = {
+        "schema_version": SCHEMA_VERSION,
         "format": fmt,
         "file": out.name,
         "records": result.total,
         "new_records": written,
         "verdicts": counts,
+        "kinds": kinds,
+        "left_out": left_out,
         "sha256": result.sha256,
         "cursor": {"name": cursor, "from": start, "to": end},
-        "filters": {"queues": sorted(qset), "verdicts": sorted(vset),
-                    "since": since.isoformat() if since else None,
-                    "include_rejected": include_rejected},
+        "filters": {**flt.manifest(), "include_rejected": options.include_rejected},
         "created_at": utcnow().isoformat(),
     }
     write_atomic(_destination(out.with_name(out.name + ".manifest.json")),

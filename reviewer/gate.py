@@ -38,7 +38,7 @@ from .rules import POLICY_PREFIX, standing_decision
 from .vocab import RISKS, SETTLED, risk_priority
 
 if TYPE_CHECKING:
-    from .models import ActionItem, QueueItem
+    from .models import ActionItem, Decision, QueueItem
     from .queue import ReviewQueue
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -238,27 +238,7 @@ class Gate:
         policy = d.reviewer.removeprefix(POLICY_PREFIX) if d.by == "policy" else None
         approved = d.verdict in ("approve", "correct")
         args = d.arguments if d.verdict == "correct" and d.arguments is not None else arguments
-        if d.by == "system":
-            feedback = (f"No reviewer approved the call {tool}({_args_text(arguments)}) in time "
-                        f"({d.comment or 'timeout'}); it was not run. Do not retry it unchanged; "
-                        f"tell the user it needs human approval.")
-        elif policy is not None:
-            feedback = (f"Policy rule {policy!r} {'allows' if approved else 'forbids'} the call {tool}. "
-                        + ("" if approved else "Do not retry it; choose another approach or ask the user."))
-        elif not approved:
-            feedback = f"A human reviewer ({d.reviewer}) rejected the call {tool}({_args_text(arguments)})."
-            if d.reasons:
-                feedback += f" Reasons: {', '.join(d.reasons)}."
-            if d.comment:
-                feedback += f" Reviewer's comment: {_sentence(d.comment)}"
-            feedback += " Do not retry the same call; adjust your approach or explain to the user."
-        elif d.verdict == "correct":
-            feedback = (f"Approved by {d.reviewer} with edited arguments: {_args_text(args)}. "
-                        "Use exactly these arguments.")
-        else:
-            feedback = f"Approved by {d.reviewer}."
-        if d.comment and approved and d.by == "human":
-            feedback += f" Reviewer's comment: {_sentence(d.comment)}"
+        feedback = decision_feedback(d, tool, arguments)
         return GateDecision(approved=approved, verdict=d.verdict, arguments=args, feedback=feedback,
                             reviewer=d.reviewer, decided_by_policy=policy, item_id=item.id,
                             reasons=d.reasons, comment=d.comment)
@@ -350,3 +330,32 @@ def _sentence(text: str) -> str:
     """`text` ending with punctuation, so the next sentence of the feedback reads as one."""
     text = text.strip()
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def decision_feedback(d: Decision, tool: str, arguments: dict[str, Any]) -> str:
+    """The outcome of decision `d` on the call `tool(arguments)`, phrased for the model."""
+    policy = d.reviewer.removeprefix(POLICY_PREFIX) if d.by == "policy" else None
+    approved = d.verdict in ("approve", "correct")
+    args = d.arguments if d.verdict == "correct" and d.arguments is not None else arguments
+    if d.by == "system":
+        feedback = (f"No reviewer approved the call {tool}({_args_text(arguments)}) in time "
+                    f"({d.comment or 'timeout'}); it was not run. Do not retry it unchanged; "
+                    f"tell the user it needs human approval.")
+    elif policy is not None:
+        feedback = (f"Policy rule {policy!r} {'allows' if approved else 'forbids'} the call {tool}. "
+                    + ("" if approved else "Do not retry it; choose another approach or ask the user."))
+    elif not approved:
+        feedback = f"A human reviewer ({d.reviewer}) rejected the call {tool}({_args_text(arguments)})."
+        if d.reasons:
+            feedback += f" Reasons: {', '.join(d.reasons)}."
+        if d.comment:
+            feedback += f" Reviewer's comment: {_sentence(d.comment)}"
+        feedback += " Do not retry the same call; adjust your approach or explain to the user."
+    elif d.verdict == "correct":
+        feedback = (f"Approved by {d.reviewer} with edited arguments: {_args_text(args)}. "
+                    "Use exactly these arguments.")
+    else:
+        feedback = f"Approved by {d.reviewer}."
+    if d.comment and approved and d.by == "human":
+        feedback += f" Reviewer's comment: {_sentence(d.comment)}"
+    return feedback

@@ -44,3 +44,7 @@ def risk_priority(risk: str) -> int:
     return len(RISKS) - 1 - RISKS.index(risk)
 
 MAX_BULK = 5_000  # items in one bulk decision
+
+# `reviewer export --format` names; reviewer.formats holds one builder for each
+EXPORT_FORMATS = ("golden", "feedback", "openai-chat", "openai-dpo", "trl-dpo", "trl-kto", "inspect", "tool-calls",
+                  "csv")

@@ -6,28 +6,53 @@ from typing import Any
 
 import click
 
+from ..vocab import EXPORT_FORMATS
 from .base import Ctx, cli, pass_ctx, say
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["golden"]), default="golden", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="golden", show_default=True,
+              help="golden, feedback, openai-chat, openai-dpo, trl-dpo, trl-kto, inspect, tool-calls or csv "
+                   "(each described in docs/exports.md).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), required=True,
-              help="Output JSONL file (written atomically, with OUT.manifest.json).")
+              help="Output file, JSONL (CSV for --format csv), written atomically, with OUT.manifest.json.")
 @click.option("--cursor", metavar="NAME",
-              help="Incremental: only decisions since the last run with this cursor name.")
+              help="Incremental: only decisions since the last run with this cursor name; the file keeps "
+                   "the rest, re-decided items replaced and undone ones dropped.")
 @click.option("--queue", "queues", multiple=True, help="Only these queues (repeatable).")
-@click.option("--verdict", "verdicts", multiple=True, type=click.Choice(["approve", "reject", "correct"]))
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["output", "action"]), help="Only outputs or actions.")
+@click.option("--verdict", "verdicts", multiple=True, type=click.Choice(["approve", "reject", "correct"]),
+              help="Only these verdicts (repeatable).")
+@click.option("--reviewer", "reviewers", multiple=True, help="Only decisions by these reviewers (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="Only items with one of these tags (repeatable).")
 @click.option("--since", type=click.DateTime(), help="Only decisions at or after (UTC).")
-@click.option("--include-rejected", is_flag=True, help="Also export rejects (expected_output null).")
+@click.option("--until", type=click.DateTime(), help="Only decisions before (UTC).")
+@click.option("--include-rejected", is_flag=True, help="golden: also export rejects (expected_output null).")
 @pass_ctx
-def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ...],
-           verdicts: tuple[str, ...], since: Any, include_rejected: bool) -> None:
-    """Export decisions as a dataset (golden: input, expected_output, context, metadata)."""
+def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ...], kinds: tuple[str, ...],
+           verdicts: tuple[str, ...], reviewers: tuple[str, ...], tags: tuple[str, ...], since: Any, until: Any,
+           include_rejected: bool) -> None:
+    """Export the standing decisions as a dataset in the format an eval or training tool loads.
+
+    \b
+      reviewer export --format golden -o golden.jsonl --cursor nightly
+      reviewer export --format inspect -o samples.jsonl        # inspect_ai json_dataset
+      reviewer export --format openai-chat -o train.jsonl      # OpenAI fine-tuning
+      reviewer export --format feedback -o scores.jsonl        # Langfuse / Opik scores
+
+    Items a format cannot hold (an action in golden, a reject in openai-chat) are counted in
+    the manifest and named on stderr, never dropped silently.
+    """
     from datetime import UTC
 
+    from ..export import Filters
     from ..export import export as run
 
-    r = run(c.queue, fmt, out, cursor=cursor, queues=queues, verdicts=verdicts,
-            since=since.replace(tzinfo=UTC) if since else None, include_rejected=include_rejected)
+    flt = Filters(queues=frozenset(queues), kinds=frozenset(kinds), verdicts=frozenset(verdicts),
+                  reviewers=frozenset(reviewers), tags=frozenset(tags),
+                  since=since.replace(tzinfo=UTC) if since else None, until=until.replace(tzinfo=UTC) if until else None)
+    r = run(c.queue, fmt, out, cursor=cursor, filters=flt, include_rejected=include_rejected)
     say(f"wrote {r.written} new records ({r.total} in all) to {r.path}; "
-               f"sha256 {r.sha256[:12]}…; cursor {r.cursor_from}->{r.cursor_to}")
+        f"sha256 {r.sha256[:12]}…; cursor {r.cursor_from}->{r.cursor_to}")
+    for why, n in r.left_out.items():
+        say(f"left out {n} item{'s' if n != 1 else ''}: {why}", err=True, fg="yellow")
