@@ -35,6 +35,13 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_LOOKUP = 500  # ids in one lookup request
+
+
+class Lookup(_Body):
+    ids: list[str] = Field(min_length=1, max_length=MAX_LOOKUP)
+
+
 class Bulk(_Body):
     """A bulk decision's body: a `BatchIn`."""
 

@@ -138,6 +138,13 @@ class HttpQueue:
     def get(self, item_id: str) -> QueueItem:
         return QueueItem.model_validate(self._call("GET", f"/v1/items/{_q(item_id)}"))
 
+    def get_many(self, item_ids: Sequence[str]) -> list[QueueItem]:
+        out: list[QueueItem] = []
+        for i in range(0, len(item_ids), api.MAX_LOOKUP):
+            body = api.Lookup(ids=list(item_ids[i : i + api.MAX_LOOKUP]))
+            out += [QueueItem.model_validate(x) for x in self._call("POST", "/v1/items/lookup", body)]
+        return out
+
     def list_items(self, flt: ItemFilter | None = None, *, limit: int = 100, offset: int = 0,
                    after: str | None = None, order: str = "priority") -> list[ItemSummary]:
         body = api.ListQuery(filter=flt, limit=limit, offset=offset, after=after, order=order)

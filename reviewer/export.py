@@ -37,6 +37,12 @@ def _csv_line(rec: Record) -> str:
     return buf.getvalue()
 
 
+def _items(queue: ReviewQueue, ids: list[str], page: int = 500) -> Iterator[QueueItem]:
+    """The items, read a page at a time: an export streams, whatever its size."""
+    for i in range(0, len(ids), page):
+        yield from queue.get_many(ids[i : i + page])
+
+
 def _kept(fmt: str, out: Path, gone: set[str]) -> list[str]:
     """The lines of the previous file whose items were not touched since (CSV: the header
     is written anew)."""
@@ -161,8 +167,7 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
             put(",".join(CSV_COLUMNS) + "\n")
         for ln in kept_lines:
             put(ln)
-        for i, item_id in enumerate(touched, 1):
-            item = queue.get(item_id)
+        for i, item in enumerate(_items(queue, touched), 1):
             d = standing_decision(item)
             if d is not None and flt.take(item, d):
                 records = to_record(item, d, options)

@@ -49,6 +49,10 @@ class ReviewQueue(Protocol):
     def get(self, item_id: str) -> QueueItem:
         """One item with its content and decisions; raises NotFound."""
 
+    def get_many(self, item_ids: Sequence[str]) -> list[QueueItem]:
+        """Many items with their content and decisions, in the order asked; unknown ids are
+        left out."""
+
     def list_items(
         self,
         flt: ItemFilter | None = None,

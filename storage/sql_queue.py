@@ -241,6 +241,20 @@ class SqlQueue:
         with self._read() as conn:
             return self._get(conn, item_id)
 
+    def get_many(self, item_ids: Sequence[str]) -> list[QueueItem]:
+        out: list[QueueItem] = []
+        with self._read() as conn:
+            for i in range(0, len(item_ids), BATCH):
+                chunk = list(item_ids[i : i + BATCH])
+                rows = {r.id: r for r in conn.execute(select(items).where(items.c.id.in_(chunk)))}
+                history: dict[str, list[Decision]] = {}
+                for d in conn.execute(select(decisions).where(decisions.c.item_id.in_(chunk))
+                                      .order_by(decisions.c.seq)):
+                    history.setdefault(d.item_id, []).append(cv.decision(d))
+                out += [QueueItem(**cv.summary_kwargs(rows[x]), item=parse_item(rows[x].payload),
+                                  decisions=history.get(x, [])) for x in chunk if x in rows]
+        return out
+
     def _get(self, conn: Connection, item_id: str) -> QueueItem:
         row = conn.execute(select(items).where(items.c.id == item_id)).first()
         if row is None:

@@ -124,6 +124,16 @@ def test_stats_counts_states_and_decided_today(queue):
     assert queue.stats()["median_decision_ms"] == 9000
 
 
+def test_get_many_returns_items_with_their_decisions_in_the_order_asked(queue):
+    queue.enqueue_many([output(i) for i in range(3)] + [action(9)])
+    queue.decide("out-1", approve())
+    got = queue.get_many(["act-9", "nope", "out-1", "out-0"])
+    assert [g.id for g in got] == ["act-9", "out-1", "out-0"]
+    assert [d.verdict for d in got[1].decisions] == ["approve"] and got[2].decisions == []
+    assert got[0].item.action.tool == "issue_refund"
+    assert len(queue.get_many([f"out-{i % 3}" for i in range(1200)])) == 1200  # more than one page
+
+
 def test_get_unknown_raises_not_found(queue):
     with pytest.raises(NotFound):
         queue.get("nope")
