@@ -39,6 +39,7 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -197,10 +198,13 @@ class _ItemBase(_Model):
     created_at: datetime | None = None
 
     @model_validator(mode="after")
-    def _limits(self) -> _ItemBase:
+    def _limits(self, info: ValidationInfo) -> _ItemBase:
         """The limits, checked on the validated item: typed fields are bounded by their types
         (and finite numbers by the config); the free objects are walked. An after-validator
-        lets pydantic validate JSON straight from the text, which ingest depends on."""
+        lets pydantic validate JSON straight from the text, which ingest depends on. Items
+        read back from storage (context STORED) passed them when they went in."""
+        if is_stored(info):
+            return self
         text = self._text_chars()
         free: list[tuple[dict[str, Any] | list[Any], int]] = [
             (self.source.model_extra or {}, 1), (self.context.metadata, 2)]
@@ -287,11 +291,22 @@ def item_adapter() -> TypeAdapter[OutputItem | ActionItem]:
     return TypeAdapter(Item)
 
 
-def parse_item(data: str | bytes | dict[str, Any]) -> OutputItem | ActionItem:
-    """Validate one item from JSON text or a dict; raises pydantic.ValidationError."""
+STORED: dict[str, bool] = {"stored": True}
+"""Validation context of items and decisions read back from the queue's own storage: they
+were checked against the size limits on the way in, which is the costly part of reading."""
+
+
+def is_stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
+
+
+def parse_item(data: str | bytes | dict[str, Any], *, stored: bool = False) -> OutputItem | ActionItem:
+    """Validate one item from JSON text or a dict; raises pydantic.ValidationError. `stored`:
+    read back from the queue's storage (the size limits were checked when it was added)."""
+    context = STORED if stored else None
     if isinstance(data, str | bytes):
-        return item_adapter().validate_json(data)
-    return item_adapter().validate_python(data)
+        return item_adapter().validate_json(data, context=context)
+    return item_adapter().validate_python(data, context=context)
 
 
 class DecisionIn(_Model):
@@ -309,8 +324,8 @@ class DecisionIn(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _limits(cls, data: Any) -> Any:
-        return check_limits(data)
+    def _limits(cls, data: Any, info: ValidationInfo) -> Any:
+        return data if is_stored(info) else check_limits(data)
 
     @field_validator("correction")
     @classmethod

@@ -8,12 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reviewer.models import (
+    STORED,
     ActionItem,
     Decision,
     DecisionIn,
     FlagSummary,
     ItemSummary,
     OutputItem,
+    QueueItem,
+    parse_item,
 )
 
 SNIPPET_CHARS = 240
@@ -209,23 +212,29 @@ class Row:
         self._mapping = mapping
 
 
+def queue_item(row: Any, history: list[Decision]) -> QueueItem:
+    """An item row and its decisions as a QueueItem (read back: the limits are not re-checked)."""
+    return QueueItem.model_validate({**summary_kwargs(row), "item": parse_item(row.payload, stored=True),
+                                     "decisions": history}, context=STORED)
+
+
 def decision(row: Any) -> Decision:
     m = row._mapping
-    return Decision(
-        id=m["id"],
-        item_id=m["item_id"],
-        seq=m["seq"],
-        verdict=m["verdict"],
-        reviewer=m["reviewer"],
-        reasons=json.loads(m["reasons"]),
-        comment=m["comment"],
-        correction=m["correction"],
-        arguments=None if m["arguments"] is None else json.loads(m["arguments"]),
-        scores=json.loads(m["scores"]),
-        duration_ms=m["duration_ms"],
-        decided_at=aware(m["decided_at"]),
-        reverts=m["reverts"],
-        origin=m["origin"],
-        by=m["by_kind"],
-        batch=m["batch"],
-    )
+    return Decision.model_validate({
+        "id": m["id"],
+        "item_id": m["item_id"],
+        "seq": m["seq"],
+        "verdict": m["verdict"],
+        "reviewer": m["reviewer"],
+        "reasons": json.loads(m["reasons"]),
+        "comment": m["comment"],
+        "correction": m["correction"],
+        "arguments": None if m["arguments"] is None else json.loads(m["arguments"]),
+        "scores": json.loads(m["scores"]),
+        "duration_ms": m["duration_ms"],
+        "decided_at": aware(m["decided_at"]),
+        "reverts": m["reverts"],
+        "origin": m["origin"],
+        "by": m["by_kind"],
+        "batch": m["batch"],
+    }, context=STORED)

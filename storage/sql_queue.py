@@ -251,8 +251,7 @@ class SqlQueue:
                 for d in conn.execute(select(decisions).where(decisions.c.item_id.in_(chunk))
                                       .order_by(decisions.c.seq)):
                     history.setdefault(d.item_id, []).append(cv.decision(d))
-                out += [QueueItem(**cv.summary_kwargs(rows[x]), item=parse_item(rows[x].payload),
-                                  decisions=history.get(x, [])) for x in chunk if x in rows]
+                out += [cv.queue_item(rows[x], history.get(x, [])) for x in chunk if x in rows]
         return out
 
     def _get(self, conn: Connection, item_id: str) -> QueueItem:
@@ -260,8 +259,7 @@ class SqlQueue:
         if row is None:
             raise no_item(item_id)
         ds = conn.execute(select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.seq))
-        return QueueItem(**cv.summary_kwargs(row), item=parse_item(row.payload),
-                         decisions=[cv.decision(d) for d in ds])
+        return cv.queue_item(row, [cv.decision(d) for d in ds])
 
     def list_items(
         self,
@@ -706,7 +704,7 @@ class SqlQueue:
                 return cv.decision(prior), None
             raise Conflict(f"decision id {decision.id} was already used for a different decision")
         row = self._locked_item(conn, item_id)
-        item = parse_item(row.payload)
+        item = parse_item(row.payload, stored=True)
         rules.check_shape(item, decision)
         cache = settings if settings is not None else {}
         if row.queue not in cache:
