@@ -48,6 +48,27 @@ def test_bulk_confirmation(snap_compare, tmp_path):
     q.close()
 
 
+def test_near_duplicates_marked_for_one_decision(snap_compare, tmp_path):
+    from reviewer.models import parse_item
+
+    text = "Absolutely! We offer a 90-day no-questions-asked refund."
+    twins = [parse_item({"kind": "output", "id": f"sup-{i}", "queue": "support", "output": text.replace("90", n),
+                         "created_at": "2026-11-20T10:00:00Z",
+                         "input": {"messages": [{"role": "user", "content": "Can I return my headphones?"}]}})
+             for i, n in ((2, "90"), (3, "60"))]
+    q = make_queue(tmp_path, twins)
+
+    async def ready(pilot):
+        lst = await loaded(pilot)
+        lst.cursor = next(i for i in range(lst.total) if lst.summary_at(i).id == "sup-1")
+        await pilot.press("equals_sign")
+        await settle(pilot, lambda: len(lst.marked) == 3)
+        no_blink(pilot.app)
+
+    assert snap_compare(app_for(q), terminal_size=SIZE, run_before=ready)
+    q.close()
+
+
 def test_review_screen_with_diff(snap_compare, app):
     async def ready(pilot):
         await open_item(pilot, "fin-1")
