@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import Invalid, ReviewerError
-from .formats import CSV_COLUMNS, FORMATS, Builder, Options, Record
+from .formats import BARE, CSV_COLUMNS, FORMATS, Builder, Options, Record
 from .models import Decision, QueueItem, utcnow
 from .queue import ReviewQueue
 from .rules import standing_decision
@@ -43,13 +43,27 @@ def _items(queue: ReviewQueue, ids: list[str], page: int = 500) -> Iterator[Queu
         yield from queue.get_many(ids[i : i + page])
 
 
-def _kept(fmt: str, out: Path, gone: set[str]) -> list[str]:
-    """The lines of the previous file whose items were not touched since (CSV: the header
-    is written anew)."""
+def ids_path(out: Path) -> Path:
+    """Where a format without ids in its records (BARE) keeps them: one per line of `out`."""
+    return out.with_name(out.name + ".ids")
+
+
+def _kept(fmt: str, out: Path, gone: set[str]) -> list[tuple[str, str]]:
+    """(id, line) of the previous file's records whose items were not touched since (CSV: the
+    header is written anew)."""
     with out.open(encoding="utf-8", newline="") as f:
         if fmt == "csv":
-            return [_csv_line(r) for r in csv.DictReader(f) if r.get("id") not in gone]
-        return [ln for ln in f if ln.strip() and json.loads(ln).get("id") not in gone]
+            return [(r["id"], _csv_line(r)) for r in csv.DictReader(f) if r.get("id") not in gone]
+        lines = [ln for ln in f if ln.strip()]
+    if fmt in BARE:
+        side = ids_path(out)
+        head, *ids = side.read_text(encoding="utf-8").splitlines() if side.exists() else [""]
+        if head != f"sha256 {hashlib.sha256(out.read_bytes()).hexdigest()}" or len(ids) != len(lines):
+            raise Invalid(f"{safe_line(side.name)} is not the id index of {safe_line(out.name)} as it is now",
+                          hint="export once without --cursor (or to a new file) to start again")
+    else:
+        ids = [json.loads(ln).get("id") for ln in lines]
+    return [(i, ln) for i, ln in zip(ids, lines, strict=True) if i not in gone]
 
 
 @dataclass
@@ -147,9 +161,9 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
     start = queue.get_cursor(cursor) if cursor else 0
     touched, end = _touched(queue, start)
 
-    kept_lines: list[str] = []
+    kept: list[tuple[str, str]] = []
     if cursor and start and out.exists():
-        kept_lines = _kept(fmt, out, set(touched))
+        kept = _kept(fmt, out, set(touched))
 
     digest = hashlib.sha256()
     counts: dict[str, int] = {}
@@ -157,16 +171,20 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
     left_out: dict[str, int] = {}
     written = 0
     out.parent.mkdir(parents=True, exist_ok=True)
+    ids: list[str] = []  # of each line, for a BARE format's side file
     with atomic_writer(out) as f:
 
-        def put(line: str) -> None:
+        def put(line: str, item_id: str) -> None:
             f.write(line)
             digest.update(line.encode())
+            if fmt in BARE:
+                ids.append(item_id)
 
         if fmt == "csv":
-            put(",".join(CSV_COLUMNS) + "\n")
-        for ln in kept_lines:
-            put(ln)
+            f.write(",".join(CSV_COLUMNS) + "\n")
+            digest.update((",".join(CSV_COLUMNS) + "\n").encode())
+        for item_id, ln in kept:
+            put(ln, item_id)
         for i, item in enumerate(_items(queue, touched), 1):
             d = standing_decision(item)
             if d is not None and flt.take(item, d):
@@ -175,13 +193,17 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
                     left_out[records] = left_out.get(records, 0) + 1
                 else:
                     for rec in records:
-                        put(_csv_line(rec) if fmt == "csv" else json.dumps(rec, ensure_ascii=False) + "\n")
+                        if fmt in BARE:
+                            rec = {k: v for k, v in rec.items() if k != "id"}
+                        put(_csv_line(rec) if fmt == "csv" else json.dumps(rec, ensure_ascii=False) + "\n", item.id)
                         written += 1
                     counts[d.verdict] = counts.get(d.verdict, 0) + 1
                     kinds[item.kind] = kinds.get(item.kind, 0) + 1
             if progress:
                 progress(i, len(touched))
-    result = ExportResult(str(out), written, written + len(kept_lines), start, end, counts,
+        if fmt in BARE:  # the side file names the file it indexes, and lands before it
+            write_atomic(ids_path(out), f"sha256 {digest.hexdigest()}\n" + "".join(x + "\n" for x in ids))
+    result = ExportResult(str(out), written, written + len(kept), start, end, counts,
                           digest.hexdigest(), kinds, left_out)
     manifest = {
         "schema_version": SCHEMA_VERSION,

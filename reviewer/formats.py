@@ -3,7 +3,8 @@ consumer loads as is (docs/exports.md has one real line of each).
 
 A format is a function `(item, decision, options) -> list of records | str`: the records to
 write, or why the format leaves this item out (counted in the manifest and said on stderr,
-never silent). Every record carries the item's `id`, so an incremental export can replace it.
+never silent). Every record carries the item's `id`, so an incremental export can replace it
+(BARE formats keep it beside the file instead).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from .gate import decision_feedback
 from .models import ActionItem, Decision, Input, OutputItem, QueueItem
 
 Record = dict[str, Any]
+BARE = frozenset({"openai-chat", "openai-dpo"})
+"""Formats whose consumer refuses keys it does not know (OpenAI's file validation): their
+records are written without `id`, and the ids go to a side file, `FILE.ids`, line for line."""
 ROLES = ("system", "user", "assistant", "tool")
 MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from reviewer.cli import cli
+from reviewer.formats import BARE
 from reviewer.vocab import EXPORT_FORMATS
 
 from conftest import SHARED_DATA
@@ -62,6 +63,16 @@ def export(run, tmp_path: Path, fmt: str, *extra: str) -> tuple[list, dict, str]
     return [json.loads(x) for x in out.read_text().splitlines()], manifest, r.output
 
 
+def with_ids(tmp_path: Path, fmt: str, rows: list) -> dict:
+    """A BARE format's records by item id, from its side file (checked against the file)."""
+    import hashlib
+
+    out = tmp_path / f"{fmt}.jsonl"
+    head, *ids = (tmp_path / f"{fmt}.jsonl.ids").read_text().splitlines()
+    assert head == f"sha256 {hashlib.sha256(out.read_bytes()).hexdigest()}" and len(ids) == len(rows)
+    return dict(zip(ids, rows, strict=True))
+
+
 def test_golden_has_ids_and_says_what_it_left_out(decided, tmp_path):
     run, flagged_id = decided
     rows, manifest, said = export(run, tmp_path, "golden")
@@ -94,6 +105,7 @@ def check_openai_chat(record: dict) -> None:
     assistant and tool messages, with at least one user message and the assistant's turn
     last; content is text; an assistant tool call is {id, type: function, function: {name,
     arguments as a JSON string}}."""
+    assert set(record) == {"messages"}  # OpenAI refuses a line with a key it does not know
     msgs = record["messages"]
     assert isinstance(msgs, list) and msgs
     assert any(m["role"] == "user" for m in msgs)
@@ -116,7 +128,7 @@ def test_openai_chat_follows_the_fine_tuning_format_for_outputs_and_actions(deci
     rows, manifest, _ = export(run, tmp_path, "openai-chat")
     for r in rows:
         check_openai_chat(r)
-    by_id = {r["id"]: r for r in rows}
+    by_id = with_ids(tmp_path, "openai-chat", rows)
     assert by_id["fin-0001"]["messages"][-1]["content"].startswith("Nordhavn Logistics reported Q3 2026 net")
     call = by_id["act-0004"]["messages"][-1]["tool_calls"][0]
     assert json.loads(call["function"]["arguments"]) == {"path": "config/limits.yaml", "content": "x: 1\n"}
@@ -126,8 +138,9 @@ def test_openai_chat_follows_the_fine_tuning_format_for_outputs_and_actions(deci
 def test_preference_formats_pair_the_correction_with_the_original(decided, tmp_path):
     run, _ = decided
     dpo, _, _ = export(run, tmp_path, "openai-dpo")
-    assert [r["id"] for r in dpo] == ["fin-0001"]
+    assert list(with_ids(tmp_path, "openai-dpo", dpo)) == ["fin-0001"]
     r = dpo[0]
+    assert set(r) == {"input", "preferred_output", "non_preferred_output"}
     assert r["input"]["messages"][-1] == {"role": "user", "content": "Summarize Q3 2026 for Nordhavn Logistics AB."}
     assert r["preferred_output"][0]["content"].startswith("Nordhavn Logistics reported Q3 2026 net sales")
     assert "revenue of SEK 611m" in r["non_preferred_output"][0]["content"]
@@ -165,6 +178,22 @@ def test_csv_follows_re_decisions_and_undos_incrementally(decided, tmp_path):
     assert "fin-0002" not in rows and rows["sup-0001"] == "reject" and rows["fin-0001"] == "correct"
 
 
+def test_an_incremental_openai_export_keeps_its_ids_beside_the_file(decided, tmp_path):
+    run, _ = decided
+    out = tmp_path / "openai-chat.jsonl"
+    run("export", "--format", "openai-chat", "-o", str(out), "--cursor", "ft")
+    run("undo", "fin-0002")
+    run("decide", "rag-0001", "--approve")
+    run("export", "--format", "openai-chat", "-o", str(out), "--cursor", "ft")
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    by_id = with_ids(tmp_path, "openai-chat", rows)
+    assert "fin-0002" not in by_id and "rag-0001" in by_id and "fin-0001" in by_id
+    out.write_text(out.read_text() + "\n")  # edited by hand: the index no longer matches
+    run("decide", "rag-0002", "--approve")
+    r = CliRunner().invoke(cli, ["export", "--format", "openai-chat", "-o", str(out), "--cursor", "ft"])
+    assert r.exit_code != 0 and "is not the id index of openai-chat.jsonl" in r.output
+
+
 def test_filters_apply_to_every_format(decided, tmp_path):
     run, _ = decided
     rows, manifest, _ = export(run, tmp_path, "feedback", "--queue", "finchat-summaries", "--verdict", "approve",
@@ -185,7 +214,8 @@ def test_every_jsonl_format_loads_with_hugging_face_datasets(decided, tmp_path, 
         rows, _, _ = export(run, tmp_path, fmt)
         ds = datasets.load_dataset("json", data_files=str(tmp_path / f"{fmt}.jsonl"), split="train",
                                    cache_dir=str(tmp_path / "hf"))
-        assert len(ds) == len(rows) and "id" in ds.column_names, fmt
+        assert len(ds) == len(rows), fmt
+        assert ("id" in ds.column_names) == (fmt not in BARE), fmt
 
 
 def test_inspect_loads_the_samples_with_no_field_mapping_and_an_eval_runs(decided, tmp_path):
