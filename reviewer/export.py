@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -77,6 +77,7 @@ class ExportResult:
     sha256: str = ""
     kinds: dict[str, int] = field(default_factory=dict)
     left_out: dict[str, int] = field(default_factory=dict)  # why -> how many items
+    splits: dict[str, str] = field(default_factory=dict)  # split name -> its file
 
 
 def _touched(queue: ReviewQueue, since: int) -> tuple[list[str], int]:
@@ -128,9 +129,11 @@ def export(
     cursor: str | None = None,
     filters: Filters | None = None,
     include_rejected: bool = False,
+    split: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
-    """Write `fmt` records to `out` atomically (temp file + rename) with `out.manifest.json`."""
+    """Write `fmt` records to `out` atomically (temp file + rename) with `out.manifest.json`;
+    with `split` (`test=0.2`), to one file per split (`out.test.jsonl`, `out.train.jsonl`)."""
     if fmt not in FORMATS:
         raise Invalid(f"unknown export format {fmt!r}", hint=f"choose one of: {', '.join(FORMATS)}")
     out = _destination(out)
@@ -138,7 +141,8 @@ def export(
     if "reject" in flt.verdicts:
         include_rejected = True
     try:
-        return _export(queue, fmt, out, cursor, flt, Options(include_rejected=include_rejected), progress)
+        return _export(queue, fmt, out, cursor, flt, Options(include_rejected=include_rejected), progress,
+                       parse_split(split))
     except OSError as e:
         raise ReviewerError(f"cannot write {safe_line(str(out))}: {e.strerror or e}",
                             hint="check the path, its permissions and the free disk space") from None
@@ -155,36 +159,106 @@ def _destination(out: str | Path) -> Path:
     return path
 
 
+def parse_split(spec: str | None) -> list[tuple[str, float]]:
+    """`test=0.2` or `test=0.1,val=0.1` as [(name, fraction)], the rest going to `train`."""
+    if not spec:
+        return []
+    out: list[tuple[str, float]] = []
+    for part in spec.split(","):
+        name, _, frac = part.partition("=")
+        try:
+            value = float(frac)
+        except ValueError:
+            value = -1.0
+        if not name.strip().isidentifier() or name.strip() == "train" or not 0 < value < 1:
+            raise Invalid(f"--split {safe_line(spec)}: each part is NAME=FRACTION, such as test=0.2",
+                          hint="fractions between 0 and 1, names other than train (it takes the rest)")
+        out.append((name.strip(), value))
+    if sum(f for _, f in out) >= 1:
+        raise Invalid(f"--split {safe_line(spec)}: the fractions add up to 1 or more", hint="leave some for train")
+    return out
+
+
+def split_of(item_id: str, split: list[tuple[str, float]]) -> str:
+    """The split an item belongs to: a function of its id alone, so it never moves as the
+    dataset grows (an eval item never leaks into a later training file)."""
+    at = int(hashlib.sha256(item_id.encode()).hexdigest()[:15], 16) / 16**15
+    for name, fraction in split:
+        if at < fraction:
+            return name
+        at -= fraction
+    return "train"
+
+
+def split_path(out: Path, name: str) -> Path:
+    """`data.jsonl` -> `data.test.jsonl`."""
+    return out.with_name(f"{out.stem}.{name}{out.suffix}")
+
+
+@dataclass
+class _Sink:
+    """One output file: its lines (kept ones first), digest and, for a BARE format, ids."""
+
+    fmt: str
+    path: Path
+    kept: list[tuple[str, str]]
+    digest: Any = field(default_factory=hashlib.sha256)
+    ids: list[str] = field(default_factory=list)
+    written: int = 0
+    file: TextIO | None = None
+
+    def start(self, f: TextIO) -> None:
+        self.file = f
+        if self.fmt == "csv":
+            self._write(",".join(CSV_COLUMNS) + "\n")
+        for item_id, ln in self.kept:
+            self.put(ln, item_id)
+
+    def _write(self, line: str) -> None:
+        assert self.file is not None
+        self.file.write(line)
+        self.digest.update(line.encode())
+
+    def put(self, line: str, item_id: str) -> None:
+        self._write(line)
+        if self.fmt in BARE:
+            self.ids.append(item_id)
+
+    def record(self, rec: Record, item_id: str) -> None:
+        if self.fmt in BARE:
+            rec = {k: v for k, v in rec.items() if k != "id"}
+        self.put(_csv_line(rec) if self.fmt == "csv" else json.dumps(rec, ensure_ascii=False) + "\n", item_id)
+        self.written += 1
+
+    def finish(self) -> None:
+        """Before the file lands: a BARE format's id index, naming the file it indexes."""
+        if self.fmt in BARE:
+            write_atomic(ids_path(self.path),
+                         f"sha256 {self.digest.hexdigest()}\n" + "".join(x + "\n" for x in self.ids))
+
+    def summary(self) -> dict[str, Any]:
+        return {"file": self.path.name, "records": self.written + len(self.kept), "new_records": self.written,
+                "sha256": self.digest.hexdigest()}
+
+
 def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Filters, options: Options,
-            progress: Callable[[int, int], None] | None) -> ExportResult:
+            progress: Callable[[int, int], None] | None, split: list[tuple[str, float]]) -> ExportResult:
     to_record: Builder = FORMATS[fmt]
     start = queue.get_cursor(cursor) if cursor else 0
     touched, end = _touched(queue, start)
+    gone = set(touched)
+    names = [n for n, _ in split] + ["train"] if split else [""]
+    paths = {n: split_path(out, n) if n else out for n in names}
+    sinks = {n: _Sink(fmt, p, _kept(fmt, p, gone) if cursor and start and p.exists() else [])
+             for n, p in paths.items()}
 
-    kept: list[tuple[str, str]] = []
-    if cursor and start and out.exists():
-        kept = _kept(fmt, out, set(touched))
-
-    digest = hashlib.sha256()
     counts: dict[str, int] = {}
     kinds: dict[str, int] = {}
     left_out: dict[str, int] = {}
-    written = 0
     out.parent.mkdir(parents=True, exist_ok=True)
-    ids: list[str] = []  # of each line, for a BARE format's side file
-    with atomic_writer(out) as f:
-
-        def put(line: str, item_id: str) -> None:
-            f.write(line)
-            digest.update(line.encode())
-            if fmt in BARE:
-                ids.append(item_id)
-
-        if fmt == "csv":
-            f.write(",".join(CSV_COLUMNS) + "\n")
-            digest.update((",".join(CSV_COLUMNS) + "\n").encode())
-        for item_id, ln in kept:
-            put(ln, item_id)
+    with ExitStack() as files:
+        for sink in sinks.values():
+            sink.start(files.enter_context(atomic_writer(sink.path)))
         for i, item in enumerate(_items(queue, touched), 1):
             d = standing_decision(item)
             if d is not None and flt.take(item, d):
@@ -192,29 +266,32 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
                 if isinstance(records, str):
                     left_out[records] = left_out.get(records, 0) + 1
                 else:
+                    sink = sinks[split_of(item.id, split) if split else ""]
                     for rec in records:
-                        if fmt in BARE:
-                            rec = {k: v for k, v in rec.items() if k != "id"}
-                        put(_csv_line(rec) if fmt == "csv" else json.dumps(rec, ensure_ascii=False) + "\n", item.id)
-                        written += 1
+                        sink.record(rec, item.id)
                     counts[d.verdict] = counts.get(d.verdict, 0) + 1
                     kinds[item.kind] = kinds.get(item.kind, 0) + 1
             if progress:
                 progress(i, len(touched))
-        if fmt in BARE:  # the side file names the file it indexes, and lands before it
-            write_atomic(ids_path(out), f"sha256 {digest.hexdigest()}\n" + "".join(x + "\n" for x in ids))
-    result = ExportResult(str(out), written, written + len(kept), start, end, counts,
-                          digest.hexdigest(), kinds, left_out)
+        for sink in sinks.values():
+            sink.finish()
+    first = next(iter(sinks.values()))
+    result = ExportResult(str(out), sum(x.written for x in sinks.values()),
+                          sum(x.written + len(x.kept) for x in sinks.values()), start, end, counts,
+                          first.digest.hexdigest(), kinds, left_out,
+                          {n: str(x.path) for n, x in sinks.items()} if split else {})
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "format": fmt,
         "file": out.name,
         "records": result.total,
-        "new_records": written,
+        "new_records": result.written,
         "verdicts": counts,
         "kinds": kinds,
         "left_out": left_out,
-        "sha256": result.sha256,
+        "sha256": None if split else result.sha256,
+        "split": {"by": "sha256 of the item id", "fractions": dict(split), "files": {n: x.summary() for n, x in sinks.items()}}
+        if split else None,
         "cursor": {"name": cursor, "from": start, "to": end},
         "filters": {**flt.manifest(), "include_rejected": options.include_rejected},
         "created_at": utcnow().isoformat(),

@@ -194,6 +194,29 @@ def test_an_incremental_openai_export_keeps_its_ids_beside_the_file(decided, tmp
     assert r.exit_code != 0 and "is not the id index of openai-chat.jsonl" in r.output
 
 
+def test_a_split_is_a_function_of_the_item_id_and_never_moves_an_item(decided, tmp_path):
+    run, _ = decided
+    out = tmp_path / "g.jsonl"
+
+    def splits() -> dict[str, set[str]]:
+        return {name: {json.loads(x)["id"] for x in (tmp_path / f"g.{name}.jsonl").read_text().splitlines()}
+                for name in ("test", "train")}
+
+    run("export", "--format", "feedback", "-o", str(out), "--split", "test=0.5", "--cursor", "s")
+    before = splits()
+    assert before["test"] and before["train"] and not before["test"] & before["train"]
+    manifest = json.loads((tmp_path / "g.jsonl.manifest.json").read_text())
+    assert manifest["split"]["files"]["test"]["records"] == len(before["test"])
+    for i in ("rag-0001", "rag-0002", "rag-0003", "code-0001", "tr-0001"):
+        run("decide", i, "--approve")
+    run("export", "--format", "feedback", "-o", str(out), "--split", "test=0.5", "--cursor", "s")
+    after = splits()
+    assert before["test"] <= after["test"] and before["train"] <= after["train"]  # nobody moved
+    assert len(after["test"] | after["train"]) == len(before["test"] | before["train"]) + 5
+    r = CliRunner().invoke(cli, ["export", "-o", str(out), "--split", "test=1.5"])
+    assert r.exit_code != 0 and "NAME=FRACTION" in r.output
+
+
 def test_filters_apply_to_every_format(decided, tmp_path):
     run, _ = decided
     rows, manifest, _ = export(run, tmp_path, "feedback", "--queue", "finchat-summaries", "--verdict", "approve",

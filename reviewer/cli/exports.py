@@ -28,10 +28,13 @@ from .base import Ctx, cli, pass_ctx, say
 @click.option("--since", type=click.DateTime(), help="Only decisions at or after (UTC).")
 @click.option("--until", type=click.DateTime(), help="Only decisions before (UTC).")
 @click.option("--include-rejected", is_flag=True, help="golden: also export rejects (expected_output null).")
+@click.option("--split", metavar="NAME=FRACTION[,...]",
+              help="Split by a hash of the item id, e.g. test=0.2: OUT's stem gets .test and .train "
+                   "files; an item never changes split as the dataset grows.")
 @pass_ctx
 def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ...], kinds: tuple[str, ...],
            verdicts: tuple[str, ...], reviewers: tuple[str, ...], tags: tuple[str, ...], since: Any, until: Any,
-           include_rejected: bool) -> None:
+           include_rejected: bool, split: str | None) -> None:
     """Export the standing decisions as a dataset in the format an eval or training tool loads.
 
     \b
@@ -51,8 +54,12 @@ def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ..
     flt = Filters(queues=frozenset(queues), kinds=frozenset(kinds), verdicts=frozenset(verdicts),
                   reviewers=frozenset(reviewers), tags=frozenset(tags),
                   since=since.replace(tzinfo=UTC) if since else None, until=until.replace(tzinfo=UTC) if until else None)
-    r = run(c.queue, fmt, out, cursor=cursor, filters=flt, include_rejected=include_rejected)
-    say(f"wrote {r.written} new records ({r.total} in all) to {r.path}; "
-        f"sha256 {r.sha256[:12]}…; cursor {r.cursor_from}->{r.cursor_to}")
+    r = run(c.queue, fmt, out, cursor=cursor, filters=flt, include_rejected=include_rejected, split=split)
+    if r.splits:
+        say(f"wrote {r.written} new records ({r.total} in all) to {', '.join(r.splits.values())}; "
+            f"cursor {r.cursor_from}->{r.cursor_to}")
+    else:
+        say(f"wrote {r.written} new records ({r.total} in all) to {r.path}; "
+            f"sha256 {r.sha256[:12]}…; cursor {r.cursor_from}->{r.cursor_to}")
     for why, n in r.left_out.items():
         say(f"left out {n} item{'s' if n != 1 else ''}: {why}", err=True, fg="yellow")
