@@ -48,6 +48,12 @@ def ids_path(out: Path) -> Path:
     return out.with_name(out.name + ".ids")
 
 
+def decided_items(queue: ReviewQueue) -> Iterator[QueueItem]:
+    """Every item with a decision (or an undone one), a page at a time."""
+    ids, _ = _touched(queue, 0)
+    return _items(queue, ids)
+
+
 def _kept(fmt: str, out: Path, gone: set[str]) -> list[tuple[str, str]]:
     """(id, line) of the previous file's records whose items were not touched since (CSV: the
     header is written anew)."""
