@@ -89,7 +89,7 @@ class QueueList(ScrollView, can_focus=True):
         Binding("down,j", "cursor(1)", "Down", show=False, id="list.down"),
         Binding("pageup", "page(-1)", "Page up", show=False, id="list.page_up"),
         Binding("pagedown", "page(1)", "Page down", show=False, id="list.page_down"),
-        Binding("home,g", "jump(0)", "First", show=False, id="list.first"),
+        Binding("home", "jump(0)", "First", show=False, id="list.first"),
         Binding("end,G", "jump(-1)", "Last", show=False, id="list.last"),
         Binding("enter", "open", "Open", id="list.open", tooltip="Review the item under the cursor"),
         Binding("space", "mark", "Mark", id="list.mark",

@@ -46,6 +46,8 @@ class QueueScreen(AppScreen):
         Binding("equals_sign", "similar", "Similar", show=False, id="queue.similar",
                 tooltip="Show the item under the cursor and its near-duplicates, marked; esc goes back"),
         Binding("u", "app.undo", "Undo last", id="queue.undo"),
+        Binding("g", "report", "Report", show=False, id="queue.report",
+                tooltip="What the decisions say: flag precision, failure modes, reviewers"),
         Binding("ctrl+r", "reload", "Reload", id="queue.reload"),
         Binding("question_mark", "app.help", "Help", id="queue.help"),
         Binding("q", "app.quit", "Quit", id="queue.quit"),
@@ -327,6 +329,11 @@ class QueueScreen(AppScreen):
         elif search.value:
             search.value = ""
         self.query_one(QueueList).focus()
+
+    def action_report(self) -> None:
+        from .report_screen import ReportScreen
+
+        self.app.push_screen(ReportScreen())
 
     def action_similar(self) -> None:
         lst = self.query_one(QueueList)

@@ -693,3 +693,23 @@ async def test_at_80_columns_every_deciding_key_and_the_way_out_show(queue):
         await settle(pilot, lambda: isinstance(app.screen, RejectDialog))
         await pilot.pause()
         assert "esc cancel" in drawn_text(app)
+
+
+async def test_g_opens_the_report_with_flag_precision_and_hostile_names_inert(queue):
+    from reviewer.models import parse_item
+
+    queue.enqueue(parse_item({"kind": "output", "id": "evil", "queue": "[bold]q[/]", "output": "x",
+                              "flags": [{"reason": "judge.[red]x[/red]", "score": 0.1}]}))
+    queue.decide("evil", DecisionIn(verdict="reject", reviewer="bob", reasons=["hallucination"]))
+    queue.decide("fin-1", DecisionIn(verdict="approve", reviewer="bob", duration_ms=5000))
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("g")
+        await settle(pilot, lambda: "numeric_faithfulness" in drawn_text(app))
+        shown = drawn_text(app)
+        assert "judge.numeric_faithfulness" in shown and "0%" in shown  # approved: overturned
+        assert "[bold]q[/]" in shown and "judge.[red]x[/red]" in shown  # markup shown as text
+        assert "5.0 s" in shown  # bob's median time per decision
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, QueueScreen))
