@@ -14,6 +14,7 @@ import io
 import json
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ class ExportResult:
     kinds: dict[str, int] = field(default_factory=dict)
     left_out: dict[str, int] = field(default_factory=dict)  # why -> how many items
     splits: dict[str, str] = field(default_factory=dict)  # split name -> its file
+    redacted: dict[str, int] = field(default_factory=dict)  # placeholder -> how many
 
 
 def _touched(queue: ReviewQueue, since: int) -> tuple[list[str], int]:
@@ -136,10 +138,12 @@ def export(
     filters: Filters | None = None,
     include_rejected: bool = False,
     split: str | None = None,
+    redact: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
     """Write `fmt` records to `out` atomically (temp file + rename) with `out.manifest.json`;
-    with `split` (`test=0.2`), to one file per split (`out.test.jsonl`, `out.train.jsonl`)."""
+    with `split` (`test=0.2`), to one file per split (`out.test.jsonl`, `out.train.jsonl`);
+    with `redact`, PII in the records replaced by placeholders (reviewer.redact)."""
     if fmt not in FORMATS:
         raise Invalid(f"unknown export format {fmt!r}", hint=f"choose one of: {', '.join(FORMATS)}")
     out = _destination(out)
@@ -147,8 +151,12 @@ def export(
     if "reject" in flt.verdicts:
         include_rejected = True
     try:
+        if redact:
+            from .redact import _recognizers
+
+            _recognizers()  # a missing extra is said before anything is read or written
         return _export(queue, fmt, out, cursor, flt, Options(include_rejected=include_rejected), progress,
-                       parse_split(split))
+                       parse_split(split), redact)
     except OSError as e:
         raise ReviewerError(f"cannot write {safe_line(str(out))}: {e.strerror or e}",
                             hint="check the path, its permissions and the free disk space") from None
@@ -248,7 +256,10 @@ class _Sink:
 
 
 def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Filters, options: Options,
-            progress: Callable[[int, int], None] | None, split: list[tuple[str, float]]) -> ExportResult:
+            progress: Callable[[int, int], None] | None, split: list[tuple[str, float]],
+            redact: bool) -> ExportResult:
+    from .redact import redact as redact_record
+
     to_record: Builder = FORMATS[fmt]
     start = queue.get_cursor(cursor) if cursor else 0
     touched, end = _touched(queue, start)
@@ -261,6 +272,7 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
     counts: dict[str, int] = {}
     kinds: dict[str, int] = {}
     left_out: dict[str, int] = {}
+    redacted: Counter[str] = Counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as files:
         for sink in sinks.values():
@@ -274,7 +286,7 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
                 else:
                     sink = sinks[split_of(item.id, split) if split else ""]
                     for rec in records:
-                        sink.record(rec, item.id)
+                        sink.record(redact_record(rec, redacted) if redact else rec, item.id)
                     counts[d.verdict] = counts.get(d.verdict, 0) + 1
                     kinds[item.kind] = kinds.get(item.kind, 0) + 1
             if progress:
@@ -285,7 +297,7 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
     result = ExportResult(str(out), sum(x.written for x in sinks.values()),
                           sum(x.written + len(x.kept) for x in sinks.values()), start, end, counts,
                           first.digest.hexdigest(), kinds, left_out,
-                          {n: str(x.path) for n, x in sinks.items()} if split else {})
+                          {n: str(x.path) for n, x in sinks.items()} if split else {}, dict(redacted))
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "format": fmt,
@@ -295,6 +307,7 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
         "verdicts": counts,
         "kinds": kinds,
         "left_out": left_out,
+        "redaction": dict(redacted) if redact else None,
         "sha256": None if split else result.sha256,
         "split": {"by": "sha256 of the item id", "fractions": dict(split), "files": {n: x.summary() for n, x in sinks.items()}}
         if split else None,

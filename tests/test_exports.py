@@ -283,3 +283,21 @@ def test_the_readmes_export_commands_run_as_written(decided, tmp_path, monkeypat
         run(*argv[1:])
         out = tmp_path / argv[argv.index("-o") + 1]
         assert out.stat().st_size > 0 and re.search(r"\S", out.read_text())
+
+
+def test_redact_replaces_pii_with_typed_placeholders_and_counts_them(decided, tmp_path):
+    pytest.importorskip("presidio_analyzer")
+    run, _ = decided
+    run("decide", "sup-0002", "--approve")
+    rows, manifest, said = export(run, tmp_path, "golden", "--redact")
+    text = json.dumps(rows)
+    for secret in ("dana.whitfield@example.org", "415 555 0137", "4155550137"):
+        assert secret not in text
+    sup = next(r for r in rows if r["id"] == "sup-0002")
+    assert "<EMAIL>" in sup["expected_output"] and "<PHONE>" in sup["expected_output"]
+    assert "<EMAIL>" in sup["context"]["documents"][0]["text"]
+    assert sup["metadata"]["source"]["trace_id"] == "tr_sup_1204"  # names are not content
+    fin = next(r for r in rows if r["id"] == "fin-0001")
+    assert "SEK 4,812m" in fin["expected_output"]  # figures are not phone numbers
+    assert manifest["redaction"]["<EMAIL>"] >= 2 and manifest["redaction"]["<PHONE>"] >= 2
+    assert "redacted: " in said

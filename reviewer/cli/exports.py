@@ -31,10 +31,13 @@ from .base import Ctx, cli, pass_ctx, say
 @click.option("--split", metavar="NAME=FRACTION[,...]",
               help="Split by a hash of the item id, e.g. test=0.2: OUT's stem gets .test and .train "
                    "files; an item never changes split as the dataset grows.")
+@click.option("--redact", is_flag=True,
+              help="Replace emails, phone numbers, card numbers and IBANs by <EMAIL>, <PHONE>, <CARD>, <IBAN> "
+                   "(the redact extra: pip install 'reviewer[redact]').")
 @pass_ctx
 def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ...], kinds: tuple[str, ...],
            verdicts: tuple[str, ...], reviewers: tuple[str, ...], tags: tuple[str, ...], since: Any, until: Any,
-           include_rejected: bool, split: str | None) -> None:
+           include_rejected: bool, split: str | None, redact: bool) -> None:
     """Export the standing decisions as a dataset in the format an eval or training tool loads.
 
     \b
@@ -54,12 +57,15 @@ def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ..
     flt = Filters(queues=frozenset(queues), kinds=frozenset(kinds), verdicts=frozenset(verdicts),
                   reviewers=frozenset(reviewers), tags=frozenset(tags),
                   since=since.replace(tzinfo=UTC) if since else None, until=until.replace(tzinfo=UTC) if until else None)
-    r = run(c.queue, fmt, out, cursor=cursor, filters=flt, include_rejected=include_rejected, split=split)
+    r = run(c.queue, fmt, out, cursor=cursor, filters=flt, include_rejected=include_rejected, split=split,
+            redact=redact)
     if r.splits:
         say(f"wrote {r.written} new records ({r.total} in all) to {', '.join(r.splits.values())}; "
             f"cursor {r.cursor_from}->{r.cursor_to}")
     else:
         say(f"wrote {r.written} new records ({r.total} in all) to {r.path}; "
             f"sha256 {r.sha256[:12]}…; cursor {r.cursor_from}->{r.cursor_to}")
+    if redact:
+        say("redacted: " + (", ".join(f"{n} {kind}" for kind, n in r.redacted.items()) or "nothing found"), err=True)
     for why, n in r.left_out.items():
         say(f"left out {n} item{'s' if n != 1 else ''}: {why}", err=True, fg="yellow")
