@@ -1,0 +1,162 @@
+"""The gate inside agent frameworks, with each framework's own mock model: a real agent loop in
+this process, decisions made from another process through the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from reviewer.models import ItemFilter
+from reviewer.storage import SqlQueue
+
+inspect_ai = pytest.importorskip("inspect_ai")
+
+
+def cli(db: Path, *args: str) -> str:
+    """`reviewer ARGS` in a process of its own, as a reviewer at a terminal would run it."""
+    out = subprocess.run([sys.executable, "-c", "from reviewer.cli import main; main()", *args],
+                         capture_output=True, text=True, timeout=60,
+                         env={"REVIEWER_DB": str(db), "REVIEWER_NAME": "rita", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def reviewer_at_terminal(db: Path, decide: list[str] | None) -> threading.Thread:
+    """Waits for the pending action, then decides it with `reviewer decide ID ...decide`."""
+
+    def run() -> None:
+        q = None
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            if db.exists():
+                q = q or SqlQueue.open(f"sqlite:///{db}")
+                rows = q.list_items(ItemFilter(kind="action", status=["pending"]))
+                if rows:
+                    if decide is not None:
+                        cli(db, "decide", rows[0].id, *decide)
+                    return
+            time.sleep(0.05)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def run_eval(tmp_path: Path, db: Path, approval: str | None = None, **approver_args):
+    """One Inspect sample whose mock model calls `refund(order_id="55120", amount=1249.0)`
+    once, then answers; the `reviewer` approver guards the tool."""
+    from inspect_ai import Task, eval
+    from inspect_ai.approval import ApprovalPolicy
+    from inspect_ai.dataset import Sample
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
+    from inspect_ai.solver import generate, use_tools
+    from inspect_ai.tool import tool
+
+    from reviewer.integrations.inspect import reviewer_approver
+
+    received: list[dict] = []
+
+    @tool
+    def refund():
+        async def execute(order_id: str, amount: float) -> str:
+            """Refund an order.
+
+            Args:
+              order_id: The order.
+              amount: How much to refund.
+            """
+            received.append({"order_id": order_id, "amount": amount})
+            return f"refunded {amount} on order {order_id}"
+
+        return execute
+
+    def usage(out: ModelOutput) -> ModelOutput:
+        out.usage = ModelUsage(input_tokens=10, output_tokens=3, total_tokens=13)  # no tokenizer download
+        return out
+
+    outputs = [usage(ModelOutput.for_tool_call("mockllm/model", "refund", {"order_id": "55120", "amount": 1249.0})),
+               usage(ModelOutput.from_content("mockllm/model", "done"))]
+    task = Task(dataset=[Sample(input="Refund order 55120, the headphones crackle.")],
+                solver=[use_tools(refund()), generate()])
+    policy = approval or [ApprovalPolicy(reviewer_approver(db=str(db), **approver_args), "*")]
+    log = eval(task, model=get_model("mockllm/model", custom_outputs=outputs), approval=policy,
+               log_dir=str(tmp_path / "logs"), display="none")[0]
+    assert log.status == "success", log.error
+    tool_messages = [m for m in log.samples[0].messages if m.role == "tool"]
+    return received, tool_messages
+
+
+def test_inspect_runs_the_call_a_reviewer_approved(tmp_path):
+    db = tmp_path / "q.db"
+    reviewer_at_terminal(db, ["--approve"])
+    received, seen = run_eval(tmp_path, db)
+    assert received == [{"order_id": "55120", "amount": 1249.0}]
+    assert seen[0].text == "refunded 1249.0 on order 55120"
+    item = SqlQueue.open(f"sqlite:///{db}").list_items(ItemFilter(kind="action"))[0]
+    assert (item.tool, item.verdict, item.decided_by) == ("refund", "approve", "rita")
+
+
+def test_inspect_runs_the_call_with_the_arguments_a_reviewer_edited(tmp_path):
+    db = tmp_path / "q.db"
+    reviewer_at_terminal(db, ["--arguments", json.dumps({"order_id": "55120", "amount": 249.0})])
+    received, seen = run_eval(tmp_path, db)
+    assert received == [{"order_id": "55120", "amount": 249.0}]
+    assert seen[0].text == "refunded 249.0 on order 55120"
+
+
+def test_inspect_tells_the_model_why_a_reviewer_rejected(tmp_path):
+    db = tmp_path / "q.db"
+    reviewer_at_terminal(db, ["--reject", "--reason", "policy_violation", "--comment", "order total is 249"])
+    received, seen = run_eval(tmp_path, db)
+    assert received == []
+    assert seen[0].error is not None
+    assert "rejected the call refund" in seen[0].error.message and "order total is 249" in seen[0].error.message
+
+
+def test_inspect_rejects_when_nobody_decides_in_time(tmp_path):
+    db = tmp_path / "q.db"
+    received, seen = run_eval(tmp_path, db, timeout_s=1)
+    assert received == [] and "in time" in seen[0].error.message
+
+
+def test_inspect_escalates_or_rejects_when_the_queue_is_unreachable(tmp_path):
+    from inspect_ai.tool import ToolCall
+
+    from reviewer.gate import GateDecision
+    from reviewer.integrations.inspect import to_approval
+
+    call = ToolCall(id="c1", function="refund", arguments={"order_id": "1"})
+    down = GateDecision(approved=False, verdict="reject", arguments={}, feedback="The queue is unreachable.",
+                        error="unreachable")
+    assert to_approval(call, down, escalate=True).decision == "escalate"
+    assert to_approval(call, down, escalate=False).decision == "reject"
+    # and end to end: a gateway nobody answers at rejects
+    received, seen = run_eval(tmp_path, tmp_path / "unused.db", url="http://127.0.0.1:9", token="t", timeout_s=2)
+    assert received == [] and seen[0].error is not None
+
+
+def test_the_policy_file_in_the_docs_loads_the_reviewer_approver(tmp_path, monkeypatch):
+    import re
+
+    from inspect_ai.approval._policy import approval_policies_from_config
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "integrations.md").read_text()
+    yaml_text = re.search(r"```yaml\n(.*?)```", doc, re.S).group(1)
+    path = tmp_path / "approval.yaml"
+    path.write_text(yaml_text)
+    policies = approval_policies_from_config(str(path))
+    from inspect_ai._util.registry import registry_info
+
+    assert [registry_info(p.approver).name for p in policies] == ["reviewer/reviewer"]
+    db = tmp_path / "q.db"
+    monkeypatch.setenv("REVIEWER_DB", str(db))
+    reviewer_at_terminal(db, ["--approve"])
+    received, _ = run_eval(tmp_path, db, approval=str(path))  # as `inspect eval --approval approval.yaml`
+    assert received == [{"order_id": "55120", "amount": 1249.0}]
+    assert SqlQueue.open(f"sqlite:///{db}").list_items(ItemFilter(kind="action"))[0].queue == "inspect"
