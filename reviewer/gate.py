@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from .models import MAX_TIMEOUT_S, new_id
+from .models import MAX_TIMEOUT_S, new_id, utcnow
 from .policy import Policy, Verdict, load_policy
 from .rules import POLICY_PREFIX, standing_decision
 from .vocab import RISKS, SETTLED, risk_priority
@@ -187,6 +187,18 @@ class Gate:
                  wait_s: float | None, rationale: str | None, context: dict[str, Any] | None,
                  messages: list[dict[str, Any]] | None, preview: dict[str, Any] | None, queue: str,
                  trace_id: str | None, abandoned: threading.Event) -> GateDecision:
+        timeout, settled = self._submit(item_id, tool, arguments, risk, timeout_s, wait_s, rationale, context,
+                                        messages, preview, queue, trace_id)
+        if settled:
+            return self._from_item(self.queue.get(item_id), tool, arguments)
+        return self._wait(item_id, tool, arguments, timeout, wait_s, abandoned)
+
+    def _submit(self, item_id: str, tool: str, arguments: dict[str, Any], risk: str | None,
+                timeout_s: float | None, wait_s: float | None, rationale: str | None,
+                context: dict[str, Any] | None, messages: list[dict[str, Any]] | None,
+                preview: dict[str, Any] | None, queue: str, trace_id: str | None) -> tuple[float, bool]:
+        """Queue the call (idempotent by `item_id`), or settle it by policy: (its timeout,
+        whether a policy settled it)."""
         from .models import parse_item
 
         q = self.queue
@@ -210,13 +222,41 @@ class Gate:
         if verdict.on_timeout:
             data["on_timeout"] = verdict.on_timeout
         item: ActionItem = parse_item(data)  # type: ignore[assignment]
-        q.enqueue(item, actor=self.agent)
-        assert item.id is not None
-        if verdict.action != "review":
-            q.decide_by_policy(item.id, "approve" if verdict.action == "allow" else "reject",
+        fresh = q.enqueue(item, actor=self.agent).outcome == "inserted"
+        if verdict.action == "review":
+            return timeout, False
+        if fresh:
+            q.decide_by_policy(item_id, "approve" if verdict.action == "allow" else "reject",
                                verdict.rule or "default")
-            return self._from_item(q.get(item.id), tool, arguments)
-        return self._wait(item.id, tool, arguments, timeout, wait_s, abandoned)
+        return timeout, True
+
+    def submit(self, tool: str, arguments: dict[str, Any] | None = None, *, item_id: str | None = None,
+               risk: str | None = None, timeout_s: float | None = None, rationale: str | None = None,
+               context: dict[str, Any] | None = None, messages: list[dict[str, Any]] | None = None,
+               queue: str = "default", trace_id: str | None = None) -> str:
+        """Queue a call for review and return its item id without waiting, for frameworks
+        that pause and resume (LangGraph's `interrupt`). Idempotent by `item_id`: submitting
+        the same call again after a restart changes nothing. `outcome` gives the decision."""
+        item_id = item_id or f"gate-{new_id()}"
+        bad = _bad_duration("timeout_s", timeout_s)
+        if bad:
+            raise ValueError(bad)
+        self._submit(item_id, tool, dict(arguments or {}), risk, timeout_s, None, rationale, context, messages,
+                     None, queue, trace_id)
+        return item_id
+
+    def outcome(self, item_id: str, tool: str, arguments: dict[str, Any] | None = None) -> GateDecision:
+        """The decision on a submitted call, once there is one: blocks until a reviewer or a
+        policy decides, or the item's deadline passes (then it is rejected). Fails closed."""
+        arguments = dict(arguments or {})
+        try:
+            item = self.queue.get(item_id)
+            if item.status in SETTLED:
+                return self._from_item(item, tool, arguments)
+            left = (item.expires_at - utcnow()).total_seconds() if item.expires_at else DEFAULT_TIMEOUT_S
+            return self._wait(item_id, tool, arguments, max(left, 0.001), None, threading.Event())
+        except Exception as e:  # fail closed, whatever went wrong
+            return self._closed(tool, arguments, _cause(e), item_id)
 
     def _wait(self, item_id: str, tool: str, arguments: dict[str, Any], timeout: float,
               wait_s: float | None, abandoned: threading.Event) -> GateDecision:

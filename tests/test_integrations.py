@@ -160,3 +160,143 @@ def test_the_policy_file_in_the_docs_loads_the_reviewer_approver(tmp_path, monke
     received, _ = run_eval(tmp_path, db, approval=str(path))  # as `inspect eval --approval approval.yaml`
     assert received == [{"order_id": "55120", "amount": 1249.0}]
     assert SqlQueue.open(f"sqlite:///{db}").list_items(ItemFilter(kind="action"))[0].queue == "inspect"
+
+
+# -- LangGraph --------------------------------------------------------------------------
+
+
+def langgraph_agent(db: Path, wait: str = "block", **node_args):
+    """A ReAct-style graph: a fake chat model asks for `refund(order_id="55120", amount=1249.0)`
+    once, then answers; ReviewedToolNode runs the call once a reviewer decided it."""
+    pytest.importorskip("langgraph")
+    from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.tools import tool
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    from reviewer.gate import Gate
+    from reviewer.integrations.langgraph import ReviewedToolNode
+
+    received: list[dict] = []
+
+    @tool
+    def refund(order_id: str, amount: float) -> str:
+        """Refund an order."""
+        received.append({"order_id": order_id, "amount": amount})
+        return f"refunded {amount} on order {order_id}"
+
+    model = FakeMessagesListChatModel(responses=[
+        AIMessage(content="", tool_calls=[{"name": "refund", "args": {"order_id": "55120", "amount": 1249.0},
+                                           "id": "call_1"}]),
+        AIMessage(content="done")])
+    gate = Gate(str(db), agent="langgraph")
+    g = StateGraph(MessagesState)
+    g.add_node("agent", lambda s: {"messages": [model.invoke(s["messages"])]})
+    g.add_node("tools", ReviewedToolNode([refund], gate, wait=wait, **node_args))
+    g.add_edge(START, "agent")
+    g.add_conditional_edges("agent", lambda s: "tools" if s["messages"][-1].tool_calls else END)
+    g.add_edge("tools", "agent")
+    return g.compile(checkpointer=InMemorySaver()), received, gate
+
+
+def tool_message(result) -> object:
+    return next(m for m in result["messages"] if m.type == "tool")
+
+
+@pytest.mark.parametrize(("decide", "ran", "said"), [
+    (["--approve"], [{"order_id": "55120", "amount": 1249.0}], "refunded 1249.0 on order 55120"),
+    (["--arguments", '{"order_id": "55120", "amount": 249.0}'], [{"order_id": "55120", "amount": 249.0}],
+     "refunded 249.0 on order 55120"),
+    (["--reject", "--reason", "policy_violation", "--comment", "order total is 249"], [], "order total is 249"),
+])
+def test_langgraph_node_blocks_until_the_reviewer_decides(tmp_path, decide, ran, said):
+    db = tmp_path / "q.db"
+    graph, received, _ = langgraph_agent(db)
+    reviewer_at_terminal(db, decide)
+    result = graph.invoke({"messages": [("user", "Refund order 55120")]}, {"configurable": {"thread_id": "t1"}})
+    assert received == ran
+    msg = tool_message(result)
+    assert said in msg.content and (msg.status == "error") == (not ran)
+    assert result["messages"][-1].content == "done"
+
+
+def test_langgraph_interrupts_and_resumes_once_the_decision_lands(tmp_path):
+    from reviewer.integrations.langgraph import resume_when_decided
+
+    db = tmp_path / "q.db"
+    graph, received, gate = langgraph_agent(db, wait="interrupt")
+    config = {"configurable": {"thread_id": "t2"}}
+    paused = graph.invoke({"messages": [("user", "Refund order 55120")]}, config)
+    assert "__interrupt__" in paused and received == []
+    q = SqlQueue.open(f"sqlite:///{db}")
+    [item] = q.list_items(ItemFilter(kind="action", status=["pending"]))
+    assert item.id == "langgraph-call_1"
+    cli(db, "decide", item.id, "--arguments", '{"order_id": "55120", "amount": 249.0}')
+    result = resume_when_decided(graph, config, gate)
+    assert received == [{"order_id": "55120", "amount": 249.0}]  # queued once, run once, edited
+    assert tool_message(result).content == "refunded 249.0 on order 55120"
+    assert len(q.list_items(ItemFilter(kind="action", status=["decided"]))) == 1
+    assert resume_when_decided(graph, config, gate) is None  # nothing is waiting any more
+
+
+def test_langgraph_rejects_when_nobody_decides_in_time(tmp_path):
+    db = tmp_path / "q.db"
+    graph, received, _ = langgraph_agent(db, timeout_s=1)
+    result = graph.invoke({"messages": [("user", "Refund order 55120")]}, {"configurable": {"thread_id": "t3"}})
+    assert received == [] and "in time" in tool_message(result).content
+
+
+def test_langgraph_rejects_when_the_queue_is_unreachable(tmp_path):
+    pytest.importorskip("langgraph")
+    from reviewer.gate import Gate
+    from reviewer.integrations.langgraph import review_hitl_request
+
+    down = Gate(url="http://127.0.0.1:9", token="t")
+    out = review_hitl_request({"action_requests": [{"name": "refund", "args": {"order_id": "1"}}]}, down,
+                              timeout_s=2)
+    assert out["decisions"][0]["type"] == "reject"
+
+
+def test_langchain_hitl_request_gets_decisions_in_its_own_shape(tmp_path):
+    pytest.importorskip("langgraph")
+    from reviewer.gate import Gate
+    from reviewer.integrations.langgraph import review_hitl_request
+
+    db = tmp_path / "q.db"
+    gate = Gate(str(db))
+    request = {"action_requests": [{"name": "refund", "args": {"order_id": "1", "amount": 10.0},
+                                    "description": "Refund order 1"}]}
+    for decide, expected in (
+        (["--approve"], {"type": "approve"}),
+        (["--arguments", '{"order_id": "1", "amount": 5.0}'],
+         {"type": "edit", "edited_action": {"name": "refund", "args": {"order_id": "1", "amount": 5.0}}}),
+    ):
+        t = reviewer_at_terminal(db, decide)
+        assert review_hitl_request(request, gate, timeout_s=30) == {"decisions": [expected]}
+        t.join()
+    reviewer_at_terminal(db, ["--reject", "--reason", "unsafe"])
+    [d] = review_hitl_request(request, gate, timeout_s=30)["decisions"]
+    assert d["type"] == "reject" and "unsafe" in d["message"]
+
+
+def test_the_langgraph_example_in_the_docs_runs_as_written(tmp_path):
+    pytest.importorskip("langgraph")
+    import re
+
+    from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+    from langchain_core.messages import AIMessage
+
+    from reviewer.gate import Gate
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "integrations.md").read_text()
+    code = re.search(r"```python\n(# graph\.py\n.*?)```", doc, re.S).group(1)
+    example: dict = {}
+    exec(compile(code, "graph.py", "exec"), example)
+    model = FakeMessagesListChatModel(responses=[
+        AIMessage(content="", tool_calls=[{"name": "refund", "args": {"order_id": "7", "amount": 30.0}, "id": "c9"}]),
+        AIMessage(content="done")])
+    db = tmp_path / "q.db"
+    reviewer_at_terminal(db, ["--approve"])
+    result = example["run"](model, Gate(str(db)), "Refund order 7", "doc-thread")
+    assert tool_message(result).content == "refunded 30.0 on order 7"
