@@ -300,3 +300,161 @@ def test_the_langgraph_example_in_the_docs_runs_as_written(tmp_path):
     reviewer_at_terminal(db, ["--approve"])
     result = example["run"](model, Gate(str(db)), "Refund order 7", "doc-thread")
     assert tool_message(result).content == "refunded 30.0 on order 7"
+
+
+# -- OpenAI Agents SDK ------------------------------------------------------------------
+
+
+def scripted_model(calls: list[dict], seen: list[str]):
+    """A model for the OpenAI Agents SDK that calls `refund` with each of `calls` in turn, one
+    per turn, then answers "done"; `seen` gets what the model was told after each call."""
+    pytest.importorskip("agents")
+    from agents.items import ModelResponse
+    from agents.models.interface import Model
+    from agents.usage import Usage
+    from openai.types.responses import (
+        ResponseFunctionToolCall,
+        ResponseOutputMessage,
+        ResponseOutputText,
+    )
+
+    class Scripted(Model):
+        def __init__(self) -> None:
+            self.turn = 0
+
+        async def get_response(self, system_instructions, input, model_settings, tools, output_schema, handoffs,
+                               tracing, **kw):
+            for entry in input if isinstance(input, list) else []:
+                if isinstance(entry, dict) and entry.get("type") == "function_call_output":
+                    seen.append(str(entry.get("output")))
+            self.turn += 1
+            if self.turn <= len(calls):
+                out = [ResponseFunctionToolCall(type="function_call", name="refund", call_id=f"call_{self.turn}",
+                                                arguments=json.dumps(calls[self.turn - 1]), id=f"fc_{self.turn}",
+                                                status="completed")]
+            else:
+                out = [ResponseOutputMessage(id="m1", type="message", role="assistant", status="completed",
+                                             content=[ResponseOutputText(type="output_text", text="done",
+                                                                         annotations=[])])]
+            return ModelResponse(output=out, usage=Usage(), response_id=None)
+
+        async def stream_response(self, *a, **kw):  # not used
+            raise NotImplementedError
+            yield
+
+    return Scripted()
+
+
+def agents_setup(db: Path, calls: list[dict]):
+    """An agent on `scripted_model(calls)`; its tool needs approval (no policy rule allows it)."""
+    pytest.importorskip("agents")
+    from agents import Agent, function_tool
+
+    from reviewer.gate import Gate
+    from reviewer.integrations.openai_agents import needs_approval
+
+    gate = Gate(str(db), agent="openai-agents")
+    received: list[dict] = []
+    seen: list[str] = []
+
+    @function_tool(needs_approval=needs_approval("refund", gate))
+    def refund(order_id: str, amount: float) -> str:
+        """Refund an order."""
+        received.append({"order_id": order_id, "amount": amount})
+        return f"refunded {amount} on order {order_id}"
+
+    agent = Agent(name="support", instructions="Help.", tools=[refund], model=scripted_model(calls, seen))
+    return agent, gate, received, seen
+
+
+@pytest.mark.parametrize(("decide", "ran", "told"), [
+    (["--approve"], [{"order_id": "55120", "amount": 1249.0}], "refunded 1249.0"),
+    (["--reject", "--reason", "policy_violation", "--comment", "order total is 249"], [], "order total is 249"),
+])
+def test_openai_agents_run_waits_for_the_reviewer(tmp_path, decide, ran, told):
+    import asyncio
+
+    from reviewer.integrations.openai_agents import run_with_review
+
+    db = tmp_path / "q.db"
+    agent, gate, received, seen = agents_setup(db, [{"order_id": "55120", "amount": 1249.0}])
+    reviewer_at_terminal(db, decide)
+    result = asyncio.run(run_with_review(agent, "Refund order 55120", gate, timeout_s=30))
+    assert received == ran and result.final_output == "done"
+    assert told in seen[0]
+
+
+def test_openai_agents_edited_arguments_come_back_as_a_new_call_that_runs(tmp_path):
+    import asyncio
+
+    from reviewer.integrations.openai_agents import run_with_review
+
+    db = tmp_path / "q.db"
+    # the model asks for 1249, is told the approved arguments, asks again with them
+    agent, gate, received, seen = agents_setup(db, [{"order_id": "55120", "amount": 1249.0},
+                                                    {"order_id": "55120", "amount": 249.0}])
+
+    def reviewer() -> None:
+        q = None
+        for item_id, decide in (("agents-call_1", ["--arguments", '{"order_id": "55120", "amount": 249.0}']),
+                                ("agents-call_2", ["--approve"])):
+            end = time.monotonic() + 60
+            while time.monotonic() < end:
+                q = q or (SqlQueue.open(f"sqlite:///{db}") if db.exists() else None)
+                if q is not None and any(r.id == item_id for r in q.list_items(ItemFilter(status=["pending"]))):
+                    cli(db, "decide", item_id, *decide)
+                    break
+                time.sleep(0.05)
+
+    threading.Thread(target=reviewer, daemon=True).start()
+    result = asyncio.run(run_with_review(agent, "Refund order 55120", gate, timeout_s=30))
+    assert received == [{"order_id": "55120", "amount": 249.0}] and result.final_output == "done"
+    assert '"amount": 249.0' in seen[0] and "exactly these arguments" in seen[0]
+
+
+def test_openai_agents_rejects_when_nobody_decides_in_time(tmp_path):
+    import asyncio
+
+    from reviewer.integrations.openai_agents import run_with_review
+
+    db = tmp_path / "q.db"
+    agent, gate, received, seen = agents_setup(db, [{"order_id": "55120", "amount": 1249.0}])
+    asyncio.run(run_with_review(agent, "Refund order 55120", gate, timeout_s=1))
+    assert received == [] and "in time" in seen[0]
+
+
+def test_openai_agents_run_resumes_after_a_restart_from_the_state_kept_in_the_queue(tmp_path):
+    import asyncio
+
+    from agents import Runner
+
+    from reviewer.integrations.openai_agents import _submit_all, resume_from_queue
+
+    db = tmp_path / "q.db"
+    agent, gate, received, _ = agents_setup(db, [{"order_id": "55120", "amount": 1249.0}])
+    paused = asyncio.run(Runner.run(agent, "Refund order 55120"))
+    [item_id] = _submit_all(paused, gate, "openai-agents", 60)[1]
+    # the process stops here; a reviewer approves; a new process resumes from the queue
+    cli(db, "decide", item_id, "--approve")
+    agent2, gate2, received2, _ = agents_setup(db, [{"order_id": "55120", "amount": 1249.0}])
+    agent2.model.turn = 1  # the restarted model is past its first turn, as the saved run is
+    result = asyncio.run(resume_from_queue(agent2, item_id, gate2))
+    assert received2 == [{"order_id": "55120", "amount": 1249.0}] and result.final_output == "done"
+
+
+def test_the_openai_agents_example_in_the_docs_runs_as_written(tmp_path, monkeypatch):
+    pytest.importorskip("agents")
+    import asyncio
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "integrations.md").read_text()
+    code = re.search(r"```python\n(# support_agent\.py\n.*?)```", doc, re.S).group(1)
+    db = tmp_path / "q.db"
+    monkeypatch.setenv("REVIEWER_DB", str(db))
+    example: dict = {}
+    exec(compile(code, "support_agent.py", "exec"), example)
+    seen: list[str] = []
+    agent = example["build"](scripted_model([{"order_id": "7", "amount": 30.0}], seen))
+    reviewer_at_terminal(db, ["--approve"])
+    assert asyncio.run(example["answer"](agent, "Refund order 7")) == "done"
+    assert seen == ["refunded 30.0 on order 7"]
