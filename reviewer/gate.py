@@ -236,13 +236,17 @@ class Gate:
                queue: str = "default", trace_id: str | None = None) -> str:
         """Queue a call for review and return its item id without waiting, for frameworks
         that pause and resume (LangGraph's `interrupt`). Idempotent by `item_id`: submitting
-        the same call again after a restart changes nothing. `outcome` gives the decision."""
+        the same call again after a restart changes nothing. `outcome` gives the decision; a
+        call the queue could not take (unreachable, refused) is one `outcome` rejects."""
         item_id = item_id or f"gate-{new_id()}"
         bad = _bad_duration("timeout_s", timeout_s)
         if bad:
             raise ValueError(bad)
-        self._submit(item_id, tool, dict(arguments or {}), risk, timeout_s, None, rationale, context, messages,
-                     None, queue, trace_id)
+        try:
+            self._submit(item_id, tool, dict(arguments or {}), risk, timeout_s, None, rationale, context,
+                         messages, None, queue, trace_id)
+        except Exception:  # fail closed: the item is not there, so its outcome is a reject
+            pass
         return item_id
 
     def outcome(self, item_id: str, tool: str, arguments: dict[str, Any] | None = None) -> GateDecision:

@@ -458,3 +458,15 @@ def test_the_openai_agents_example_in_the_docs_runs_as_written(tmp_path, monkeyp
     reviewer_at_terminal(db, ["--approve"])
     assert asyncio.run(example["answer"](agent, "Refund order 7")) == "done"
     assert seen == ["refunded 30.0 on order 7"]
+
+
+def test_openai_agents_rejects_when_the_queue_is_unreachable(tmp_path):
+    import asyncio
+
+    from reviewer.gate import Gate
+    from reviewer.integrations.openai_agents import run_with_review
+
+    agent, _, received, seen = agents_setup(tmp_path / "q.db", [{"order_id": "55120", "amount": 1249.0}])
+    down = Gate(url="http://127.0.0.1:9", token="t", agent="openai-agents")
+    result = asyncio.run(run_with_review(agent, "Refund order 55120", down, timeout_s=2))
+    assert received == [] and result.final_output == "done" and "not" in seen[0].lower()
