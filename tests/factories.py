@@ -38,3 +38,23 @@ def action(i: int | str = 1, **kw: Any) -> ActionItem:
     }
     data.update(kw)
     return parse_item(data)  # type: ignore[return-value]
+
+
+def pending_action(db, item_id: str | None = None, within_s: float = 60.0):
+    """Waits for an agent's pending action (`item_id`, or the first) in the SQLite queue at
+    `db`: (the queue, its id), or None after `within_s`."""
+    import time
+
+    from reviewer.models import ItemFilter
+    from reviewer.storage import SqlQueue
+
+    q = None
+    end = time.monotonic() + within_s
+    while time.monotonic() < end:
+        if db.exists():
+            q = q or SqlQueue.open(f"sqlite:///{db}")
+            ids = [r.id for r in q.list_items(ItemFilter(kind="action", status=["pending"]))]
+            if ids and (item_id is None or item_id in ids):
+                return q, item_id or ids[0]
+        time.sleep(0.05)
+    return None

@@ -7,13 +7,14 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from reviewer.models import ItemFilter
 from reviewer.storage import SqlQueue
+
+from factories import pending_action
 
 inspect_ai = pytest.importorskip("inspect_ai")
 
@@ -31,17 +32,9 @@ def reviewer_at_terminal(db: Path, decide: list[str] | None) -> threading.Thread
     """Waits for the pending action, then decides it with `reviewer decide ID ...decide`."""
 
     def run() -> None:
-        q = None
-        end = time.monotonic() + 60
-        while time.monotonic() < end:
-            if db.exists():
-                q = q or SqlQueue.open(f"sqlite:///{db}")
-                rows = q.list_items(ItemFilter(kind="action", status=["pending"]))
-                if rows:
-                    if decide is not None:
-                        cli(db, "decide", rows[0].id, *decide)
-                    return
-            time.sleep(0.05)
+        found = pending_action(db)
+        if found is not None and decide is not None:
+            cli(db, "decide", found[1], *decide)
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
@@ -395,16 +388,10 @@ def test_openai_agents_edited_arguments_come_back_as_a_new_call_that_runs(tmp_pa
                                                     {"order_id": "55120", "amount": 249.0}])
 
     def reviewer() -> None:
-        q = None
         for item_id, decide in (("agents-call_1", ["--arguments", '{"order_id": "55120", "amount": 249.0}']),
                                 ("agents-call_2", ["--approve"])):
-            end = time.monotonic() + 60
-            while time.monotonic() < end:
-                q = q or (SqlQueue.open(f"sqlite:///{db}") if db.exists() else None)
-                if q is not None and any(r.id == item_id for r in q.list_items(ItemFilter(status=["pending"]))):
-                    cli(db, "decide", item_id, *decide)
-                    break
-                time.sleep(0.05)
+            if pending_action(db, item_id) is not None:
+                cli(db, "decide", item_id, *decide)
 
     threading.Thread(target=reviewer, daemon=True).start()
     result = asyncio.run(run_with_review(agent, "Refund order 55120", gate, timeout_s=30))

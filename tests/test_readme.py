@@ -10,8 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from reviewer.models import DecisionIn, ItemFilter
-from reviewer.storage import SqlQueue
+from reviewer.models import DecisionIn
+
+from factories import pending_action
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -27,16 +28,9 @@ def run_agent(tmp_path: Path, decide) -> str:
     env = {**os.environ, "REVIEWER_DB": str(db), "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-c", agent_code()], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-    q = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if db.exists():
-            q = q or SqlQueue.open(f"sqlite:///{db}")
-            rows = q.list_items(ItemFilter(kind="action", status=["pending"]))
-            if rows:
-                decide(q, rows[0].id)
-                break
-        time.sleep(0.05)
+    found = pending_action(db)
+    if found is not None:
+        decide(*found)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     return out.strip()
