@@ -14,6 +14,9 @@ import pytest
 from reviewer.queue import ReviewQueue
 from reviewer.storage import SqlQueue
 
+# Tests never reach a network: litellm reads its model cost map from the copy it ships.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 PG_BASE = os.environ.get("REVIEWER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 # The shared samples beside the checkout; the copy shipped in the package when run elsewhere.
