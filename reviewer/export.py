@@ -55,6 +55,22 @@ def decided_items(queue: ReviewQueue) -> Iterator[QueueItem]:
     return _items(queue, ids)
 
 
+def _duplicates(queue: ReviewQueue, ids: list[str], flt: Filters, to_record: Builder, options: Options,
+                threshold: float) -> dict[str, str]:
+    """The items this export would write whose input nearly repeats a later-decided one's."""
+    from .dedup import Candidate, near_duplicates, normalise
+
+    found = []
+    for item in _items(queue, ids):
+        d = standing_decision(item)
+        inp = item.item.input
+        users = [m.content for m in inp.messages if m.role == "user" and m.content]
+        text = normalise(users[-1] if users else inp.text or "")
+        if d is not None and text and flt.take(item, d) and not isinstance(to_record(item, d, options), str):
+            found.append(Candidate(item.id, d.decided_at, text))
+    return near_duplicates(found, threshold)
+
+
 def _kept(fmt: str, out: Path, gone: set[str]) -> list[tuple[str, str]]:
     """(id, line) of the previous file's records whose items were not touched since (CSV: the
     header is written anew)."""
@@ -86,6 +102,7 @@ class ExportResult:
     left_out: dict[str, int] = field(default_factory=dict)  # why -> how many items
     splits: dict[str, str] = field(default_factory=dict)  # split name -> its file
     redacted: dict[str, int] = field(default_factory=dict)  # placeholder -> how many
+    duplicates: dict[str, str] = field(default_factory=dict)  # dropped item id -> why
 
 
 def _touched(queue: ReviewQueue, since: int) -> tuple[list[str], int]:
@@ -139,11 +156,13 @@ def export(
     include_rejected: bool = False,
     split: str | None = None,
     redact: bool = False,
+    dedup: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
     """Write `fmt` records to `out` atomically (temp file + rename) with `out.manifest.json`;
     with `split` (`test=0.2`), to one file per split (`out.test.jsonl`, `out.train.jsonl`);
-    with `redact`, PII in the records replaced by placeholders (reviewer.redact)."""
+    with `redact`, PII in the records replaced by placeholders (reviewer.redact); with
+    `dedup` (0-100), near-duplicate inputs collapsed to the latest decision (reviewer.dedup)."""
     if fmt not in FORMATS:
         raise Invalid(f"unknown export format {fmt!r}", hint=f"choose one of: {', '.join(FORMATS)}")
     out = _destination(out)
@@ -155,8 +174,10 @@ def export(
             from .redact import _recognizers
 
             _recognizers()  # a missing extra is said before anything is read or written
+        if dedup is not None and not 0 < dedup <= 100:
+            raise Invalid(f"--dedup {dedup}: a similarity from 1 to 100", hint="90 collapses close rewordings")
         return _export(queue, fmt, out, cursor, flt, Options(include_rejected=include_rejected), progress,
-                       parse_split(split), redact)
+                       parse_split(split), redact, dedup)
     except OSError as e:
         raise ReviewerError(f"cannot write {safe_line(str(out))}: {e.strerror or e}",
                             hint="check the path, its permissions and the free disk space") from None
@@ -257,13 +278,14 @@ class _Sink:
 
 def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Filters, options: Options,
             progress: Callable[[int, int], None] | None, split: list[tuple[str, float]],
-            redact: bool) -> ExportResult:
+            redact: bool, dedup: float | None) -> ExportResult:
     from .redact import redact as redact_record
 
     to_record: Builder = FORMATS[fmt]
     start = queue.get_cursor(cursor) if cursor else 0
     touched, end = _touched(queue, start)
     gone = set(touched)
+    dropped = _duplicates(queue, touched, flt, to_record, options, dedup) if dedup is not None else {}
     names = [n for n, _ in split] + ["train"] if split else [""]
     paths = {n: split_path(out, n) if n else out for n in names}
     sinks = {n: _Sink(fmt, p, _kept(fmt, p, gone) if cursor and start and p.exists() else [])
@@ -279,7 +301,7 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
             sink.start(files.enter_context(atomic_writer(sink.path)))
         for i, item in enumerate(_items(queue, touched), 1):
             d = standing_decision(item)
-            if d is not None and flt.take(item, d):
+            if d is not None and flt.take(item, d) and item.id not in dropped:
                 records = to_record(item, d, options)
                 if isinstance(records, str):
                     left_out[records] = left_out.get(records, 0) + 1
@@ -297,7 +319,7 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
     result = ExportResult(str(out), sum(x.written for x in sinks.values()),
                           sum(x.written + len(x.kept) for x in sinks.values()), start, end, counts,
                           first.digest.hexdigest(), kinds, left_out,
-                          {n: str(x.path) for n, x in sinks.items()} if split else {}, dict(redacted))
+                          {n: str(x.path) for n, x in sinks.items()} if split else {}, dict(redacted), dropped)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "format": fmt,
@@ -308,6 +330,7 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
         "kinds": kinds,
         "left_out": left_out,
         "redaction": dict(redacted) if redact else None,
+        "dedup": {"threshold": dedup, "dropped": dropped} if dedup is not None else None,
         "sha256": None if split else result.sha256,
         "split": {"by": "sha256 of the item id", "fractions": dict(split), "files": {n: x.summary() for n, x in sinks.items()}}
         if split else None,

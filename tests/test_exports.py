@@ -301,3 +301,20 @@ def test_redact_replaces_pii_with_typed_placeholders_and_counts_them(decided, tm
     assert "SEK 4,812m" in fin["expected_output"]  # figures are not phone numbers
     assert manifest["redaction"]["<EMAIL>"] >= 2 and manifest["redaction"]["<PHONE>"] >= 2
     assert "redacted: " in said
+
+
+def test_dedup_keeps_the_latest_of_near_duplicate_inputs_and_lists_the_rest(run, tmp_path):
+    ids = []
+    for question, answer in (("Can I return my headphones?", "Yes, within 30 days."),
+                             ("can I return my headphones", "Yes, within 30 days of delivery."),
+                             ("What are your opening hours?", "9 to 5.")):
+        run("flag", "--output", answer, "--reason", "user.thumbs_down", "--input", question)
+        ids.append(json.loads(run("list", "--json").output.splitlines()[-1])["id"])
+    for item_id in ids:  # decided in this order: the second headphones question is the latest
+        run("decide", item_id, "--approve")
+    rows, manifest, said = export(run, tmp_path, "golden", "--dedup", "90")
+    assert sorted(r["id"] for r in rows) == sorted([ids[1], ids[2]])
+    assert manifest["dedup"]["dropped"] == {ids[0]: f"near-duplicate input of {ids[1]} (100)"}
+    assert "dropped 1 near-duplicate" in said
+    rows, _, _ = export(run, tmp_path, "golden")
+    assert len(rows) == 3  # without --dedup nothing is collapsed

@@ -34,10 +34,13 @@ from .base import Ctx, cli, pass_ctx, say
 @click.option("--redact", is_flag=True,
               help="Replace emails, phone numbers, card numbers and IBANs by <EMAIL>, <PHONE>, <CARD>, <IBAN> "
                    "(the redact extra: pip install 'reviewer[redact]').")
+@click.option("--dedup", type=click.FloatRange(1, 100), metavar="SIMILARITY",
+              help="Collapse near-duplicate inputs (rapidfuzz token_sort_ratio >= SIMILARITY, 1-100), "
+                   "keeping the latest decision; the manifest lists what was dropped.")
 @pass_ctx
 def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ...], kinds: tuple[str, ...],
            verdicts: tuple[str, ...], reviewers: tuple[str, ...], tags: tuple[str, ...], since: Any, until: Any,
-           include_rejected: bool, split: str | None, redact: bool) -> None:
+           include_rejected: bool, split: str | None, redact: bool, dedup: float | None) -> None:
     """Export the standing decisions as a dataset in the format an eval or training tool loads.
 
     \b
@@ -58,7 +61,7 @@ def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ..
                   reviewers=frozenset(reviewers), tags=frozenset(tags),
                   since=since.replace(tzinfo=UTC) if since else None, until=until.replace(tzinfo=UTC) if until else None)
     r = run(c.queue, fmt, out, cursor=cursor, filters=flt, include_rejected=include_rejected, split=split,
-            redact=redact)
+            redact=redact, dedup=dedup)
     if r.splits:
         say(f"wrote {r.written} new records ({r.total} in all) to {', '.join(r.splits.values())}; "
             f"cursor {r.cursor_from}->{r.cursor_to}")
@@ -67,5 +70,8 @@ def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ..
             f"sha256 {r.sha256[:12]}…; cursor {r.cursor_from}->{r.cursor_to}")
     if redact:
         say("redacted: " + (", ".join(f"{n} {kind}" for kind, n in r.redacted.items()) or "nothing found"), err=True)
+    if r.duplicates:
+        n = len(r.duplicates)
+        say(f"dropped {n} near-duplicate{'s' if n != 1 else ''} (listed in the manifest)", err=True, fg="yellow")
     for why, n in r.left_out.items():
         say(f"left out {n} item{'s' if n != 1 else ''}: {why}", err=True, fg="yellow")
