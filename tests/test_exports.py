@@ -318,3 +318,16 @@ def test_dedup_keeps_the_latest_of_near_duplicate_inputs_and_lists_the_rest(run,
     assert "dropped 1 near-duplicate" in said
     rows, _, _ = export(run, tmp_path, "golden")
     assert len(rows) == 3  # without --dedup nothing is collapsed
+
+
+def test_feedback_scores_validate_against_the_langfuse_sdks_request_model(decided, tmp_path):
+    api = pytest.importorskip("langfuse.api")
+    run, _ = decided
+    rows, _, _ = export(run, tmp_path, "feedback")
+    fields = set(api.CreateScoreRequest.model_fields)
+    for r in rows:
+        score = api.CreateScoreRequest.model_validate({k: v for k, v in r.items() if k in fields})
+        assert score.name == "human_review" and score.value == r["verdict"]
+        assert str(score.data_type.value if hasattr(score.data_type, "value") else score.data_type) == "CATEGORICAL"
+        assert str(score.source.value if hasattr(score.source, "value") else score.source) == "ANNOTATION"
+    assert {"trace_id", "observation_id", "session_id", "comment"} <= fields
