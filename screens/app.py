@@ -75,9 +75,10 @@ class ReviewerApp(App[None]):
 
     def __init__(self, open_queue: Callable[[], ReviewQueue], *, reviewer: str,
                  config: dict[str, Any] | None = None, keymap: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow,
-                 peek: Callable[[], Any] | None = None) -> None:
+                 peek: Callable[[], Any] | None = None, sign_in: str | None = None) -> None:
         super().__init__()
         self._open_queue = open_queue
+        self._sign_in = sign_in  # a gateway URL whose token each session asks for (reviewer web)
         self._peek = peek
         self.queue: ReviewQueue | None = None  # set by the QueueReady handler once opened
         self.queue_ready = threading.Event()
@@ -103,11 +104,26 @@ class ReviewerApp(App[None]):
         # The first page, read with the standard library before the first frame (tens of ms
         # on a 100k queue; a thread would fight the mounting for the interpreter), so the very
         # first paint shows rows. The ORM opens after that paint.
+        if self._sign_in is not None:
+            from .sign_in import SignInScreen
+
+            self.push_screen(SignInScreen(self._sign_in), self._signed_in)
+            return
         first = self._peek() if self._peek is not None else None
         self.push_screen(QueueScreen(first))
         if first is None:
             self.open_queue()
         # else the queue screen opens the queue once those rows are painted
+
+    def _signed_in(self, result: tuple[ReviewQueue, str] | None) -> None:
+        """Signed in: this session is the token's reviewer, on its queue."""
+        if result is None:
+            return
+        queue, name = result
+        self.reviewer = name
+        self._open_queue = lambda: queue
+        self.push_screen(QueueScreen(None))
+        self.open_queue()
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_queue(self) -> None:
@@ -295,7 +311,8 @@ class ReviewerApp(App[None]):
 
 
 def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = None,
-             config: dict[str, Any] | None = None, clock: Callable[[], datetime] = utcnow, peek: Callable[[], Any] | None = None) -> ReviewerApp:
+             config: dict[str, Any] | None = None, clock: Callable[[], datetime] = utcnow, peek: Callable[[], Any] | None = None,
+             sign_in: str | None = None) -> ReviewerApp:
     """Build the app. `open_queue` runs in a worker; with `peek` (see storage.peek), after the
     first paint."""
     from reviewer.config import load_config, reviewer_name
@@ -309,4 +326,5 @@ def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = No
         keymap=config.get("keymap"),
         clock=clock,
         peek=peek,
+        sign_in=sign_in,
     )

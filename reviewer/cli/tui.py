@@ -9,23 +9,76 @@ import click
 from .base import Ctx, cli, pass_ctx, say
 
 
-def _run_app(url: str, reviewer: str | None = None) -> None:
+def _run_app(url: str, reviewer: str | None = None, sign_in: bool = False) -> None:
     from reviewer.screens import make_app
     from reviewer.storage.peek import peek
 
     from ..config import open_queue
 
+    if sign_in:  # a browser session of `reviewer web`: its reviewer signs in with their token
+        make_app(lambda: open_queue(url), sign_in=url).run()
+        return
     make_app(lambda: open_queue(url), reviewer=reviewer, peek=lambda: peek(url)).run()
 
 
 @cli.command()
+@click.option("--sign-in", is_flag=True, hidden=True, help="Ask for a gateway token first (reviewer web).")
 @pass_ctx
-def tui(c: Ctx) -> None:
+def tui(c: Ctx, sign_in: bool) -> None:
     """Open the triage app on the queue (the default command)."""
     from ..config import is_gateway
 
+    if sign_in:
+        _run_app(c.url, sign_in=True)
+        return
     # through a gateway you are who your token says (one request before the app starts)
     _run_app(c.url, c.reviewer() if is_gateway(c.url) else None)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def web_command(url: str, gateway: bool, host: str) -> str:
+    """The command each browser session runs, or UsageError: a local queue has no sign-in,
+    so it is served on loopback only."""
+    import shlex
+
+    if not gateway and host not in LOOPBACK:
+        raise click.UsageError(f"a local queue has no sign-in: serve it on loopback only, not {host}; "
+                               "to serve a team, run `reviewer serve` and `reviewer web --gateway URL`")
+    where = ["--gateway", url] if gateway else ["--db", url]
+    return shlex.join([sys.executable, "-m", "reviewer", *where, "tui", *(["--sign-in"] if gateway else [])])
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=8000, show_default=True)
+@click.option("--public-url", help="The URL browsers reach it at, behind a reverse proxy (https://review.example.com).")
+@pass_ctx
+def web(c: Ctx, host: str, port: int, public_url: str | None) -> None:
+    """Serve the triage app to browsers (the same app, through textual-serve; the web extra).
+
+    \b
+      reviewer web --gateway https://gw.example.com        # each session signs in with its token
+      reviewer web                                          # your local queue, on loopback only
+
+    Against a gateway, every browser session asks for its reviewer's own token and acts as
+    that reviewer: the server holds no token of its own (REVIEWER_TOKEN is not passed on).
+    It listens on loopback; put it behind your TLS reverse proxy (README, "The app in a
+    browser") and give that proxy's address as --public-url.
+    """
+    import os
+
+    from ..config import is_gateway
+
+    command = web_command(c.url, is_gateway(c.url), host)
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise click.UsageError("reviewer web needs textual-serve: pip install 'reviewer[web]'") from None
+    os.environ.pop("REVIEWER_TOKEN", None)  # sessions sign in; they never inherit one identity
+    say(f"serving the app at {public_url or f'http://{host}:{port}'}", err=True)
+    Server(command, host=host, port=port, title="reviewer", public_url=public_url).serve()
 
 
 @cli.command()
