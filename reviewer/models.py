@@ -451,6 +451,25 @@ MIN_LEASE_S, MAX_LEASE_S = 30, 86_400
 MAX_REVIEWS = 10
 
 
+class NotifyRule(_Model):
+    """Where a queue's new items are announced (an apprise URL), and which ones."""
+
+    to: str = Field(min_length=3, max_length=2000, description="an apprise URL: slack://..., json://host/path, "
+                    "mailto://..., ntfys://...")
+    kinds: list[Kind] = Field(default_factory=lambda: list[Kind](["action"]), description="which kinds of item")
+    min_risk: Risk | None = Field(default="high", description="actions at this risk or above")
+    flags: list[Label] = Field(default_factory=list, description="outputs flagged with one of these reasons "
+                               "(prefixes, such as guardrail.)")
+    remind: bool = Field(default=True, description="again at half an action's deadline if nobody claimed it")
+
+    @property
+    def shown(self) -> str:
+        """The target without its secrets (webhook tokens, passwords): `slack://…`."""
+        scheme, _, rest = self.to.partition("://")
+        host = rest.split("/")[0].split("@")[-1].split(":")[0] if scheme in ("json", "jsons", "form", "forms") else ""
+        return f"{scheme}://{host}…"
+
+
 class QueueSettings(_Model):
     """A queue's own rules, stored in the queue and enforced by it (never read from a
     client's config): `reviewer queue set NAME ...`."""
@@ -464,6 +483,8 @@ class QueueSettings(_Model):
                                 description=f"how long a claim holds an item (default {int(DEFAULT_LEASE_S)} s)")
     reviews_per_item: int = Field(default=1, ge=1, le=MAX_REVIEWS,
                                   description="different reviewers each output needs; disagreement leaves it disputed for one more")
+    notify: list[NotifyRule] = Field(default_factory=list, max_length=20,
+                                     description="where new items are announced, and which")
 
     def reasons_for(self, kind: str) -> list[str]:
         """The reject reasons for an item of `kind` in this queue."""
@@ -472,6 +493,10 @@ class QueueSettings(_Model):
     @property
     def lease_seconds(self) -> float:
         return float(self.lease_s) if self.lease_s is not None else DEFAULT_LEASE_S
+
+    def without_secrets(self) -> QueueSettings:
+        """The settings as anyone but an admin sees them: notification targets masked."""
+        return self.model_copy(update={"notify": [r.model_copy(update={"to": r.shown}) for r in self.notify]})
 
 
 class Claim(_Model):

@@ -73,6 +73,7 @@ SUMMARY = [items.c[f] for f in cv.SUMMARY_FIELDS]
 
 
 MEDIAN_OF = 1000  # recent timed decisions behind stats()' median_decision_ms
+NOTIFY_COUNTS = ("notify_sent", "notify_failed", "notify_dropped")  # in stats(), from the audit log
 
 
 class SqlQueue:
@@ -90,6 +91,7 @@ class SqlQueue:
         self._file_id = _file_id(self._file)
         self._inserted = ANALYZE_FROM  # look at the statistics on the first enqueue, then
         # after every ANALYZE_FROM new items (not on each gate request)
+        self._notify: Any = None  # reviewer.notify.Notifier, once a queue with rules gets an item
         if migrate_schema:
             with self._errors():
                 migrate.upgrade(engine)
@@ -204,6 +206,7 @@ class SqlQueue:
         self, prepared: list[tuple[str, str, OutputItem | ActionItem]], now: datetime, actor: str
     ) -> list[EnqueueResult]:
         results: list[EnqueueResult] = []
+        announce: list[tuple[str, Any, datetime | None, list[Any]]] = []
         with self._write() as conn:
             ids = [p[0] for p in prepared]
             existing: dict[str, str] = {}
@@ -233,7 +236,42 @@ class SqlQueue:
                     fts.index_new_items(conn, last)
                 self._audit(conn, [{"actor": actor, "action": "enqueue", "item_id": r["id"]} for r in rows],
                             now)
+                announce = self._announcements(conn, rows, {p[0]: p[2] for p in prepared})
+        if rows and announce:
+            from reviewer.notify import dispatch
+
+            for item_id, it, deadline, rules in announce:
+                dispatch(self._notifier(), rules, item_id, it, deadline, now)
         return results
+
+    # -- notifications ------------------------------------------------------------------
+
+    def _announcements(self, conn: Connection, rows: list[dict[str, Any]],
+                       by_id: dict[str, OutputItem | ActionItem]) -> list[tuple[str, Any, datetime | None, list[Any]]]:
+        """The new items whose queue has notification rules, with the rules (read in the
+        enqueue's transaction; sent after it commits)."""
+        queues = {r["queue"] for r in rows}
+        found = conn.execute(select(queue_settings.c.queue, queue_settings.c.settings)
+                             .where(queue_settings.c.queue.in_(queues))).all()
+        rules = {q: s.notify for q, text in found if (s := QueueSettings.model_validate_json(text)).notify}
+        return [(r["id"], by_id[r["id"]], cv.aware(r["expires_at"]) if r.get("expires_at") else None, rules[r["queue"]])
+                for r in rows if r["queue"] in rules]
+
+    def _notifier(self) -> Any:
+        if self._notify is None:
+            from reviewer.notify import Notifier
+
+            self._notify = Notifier(record=self._record_notification, still_waiting=self._still_waiting)
+        return self._notify
+
+    def _record_notification(self, what: str) -> None:
+        with self._write() as conn:
+            self._audit(conn, [{"actor": "notifier", "action": f"notify_{what}", "item_id": None}], self.clock())
+
+    def _still_waiting(self, item_id: str) -> bool:
+        with self._read() as conn:
+            status = conn.execute(select(items.c.status).where(items.c.id == item_id)).scalar()
+        return status == "pending"
 
     # -- reads --------------------------------------------------------------------------
 
@@ -310,8 +348,11 @@ class SqlQueue:
             ).scalar_one()
             took = conn.execute(select(decisions.c.duration_ms).where(decisions.c.duration_ms.is_not(None))
                                 .order_by(decisions.c.seq.desc()).limit(MEDIAN_OF)).scalars().all()
+            notified: dict[str, int] = dict(conn.execute(select(audit.c.action, func.count()).where(
+                audit.c.action.in_(NOTIFY_COUNTS)).group_by(audit.c.action)).all())
         out["total"] = sum(out[s] for s in STATUSES)
         out["median_decision_ms"] = int(statistics.median(took)) if took else 0
+        out.update({a: notified.get(a, 0) for a in NOTIFY_COUNTS})
         return out
 
     def facets(self) -> dict[str, list[str]]:
@@ -485,7 +526,7 @@ class SqlQueue:
         self._audit(conn, [{"actor": reviewer, "action": "claim", "item_id": item_id,
                             "detail": {"lease_s": lease_s}}], now)
         lease = Lease(item_id=item_id, token=token, reviewer=reviewer, expires_at=expires)
-        return Claim(lease=lease, item=item, settings=settings)
+        return Claim(lease=lease, item=item, settings=settings.without_secrets())
 
     def _claim_first(self, conn: Connection, reviewer: str, places: list[tuple[list[Any], tuple[Any, ...]]],
                      flt: ItemFilter | None, now: datetime, lease_s: float, backwards: bool = False) -> Claim | None:

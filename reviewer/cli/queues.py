@@ -27,6 +27,13 @@ def _lease(text: str) -> int | None:
     return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
 
 
+def _rule(r: Any) -> str:
+    which = " and ".join(r.kinds) + (f" at risk {r.min_risk}+" if "action" in r.kinds and r.min_risk else "")
+    if r.flags:
+        which += " flagged " + "/".join(r.flags)
+    return f"{which} -> {r.shown}" + (" (reminder at half the deadline)" if r.remind else "")
+
+
 def describe(name: str, s: QueueSettings, own: bool) -> str:
     reasons = ", ".join(s.reasons) if s.reasons else "(the default taxonomy)"
     lines = [f"queue {name}" + ("" if own else "  (defaults: no settings of its own)"),
@@ -34,6 +41,7 @@ def describe(name: str, s: QueueSettings, own: bool) -> str:
              f"  reject reasons: {reasons}",
              f"  lease: {int(s.lease_seconds)} s" + ("" if s.lease_s is not None else " (default)"),
              f"  reviews per item: {s.reviews_per_item}",
+             "  notify: " + ("; ".join(_rule(r) for r in s.notify) if s.notify else "(nobody)"),
              "  guidelines: " + (s.guidelines if s.guidelines else "(none)")]
     return "\n".join(lines)
 
@@ -60,10 +68,22 @@ def queue_group() -> None:
 @click.option("--guidelines-file", type=click.File(encoding="utf-8"), help="Guidelines from a file.")
 @click.option("--lease", "lease", metavar="DURATION", help="How long a claim holds an item: 90s, 10m, 1h, or 'default' (5m).")
 @click.option("--reviews-per-item", type=click.IntRange(1, 10), help="Different reviewers each output needs; when they disagree it shows as disputed until one more reviewer settles it.")
+@click.option("--notify", "notify_to", multiple=True, metavar="URL",
+              help="Announce new items at this apprise URL (slack://..., json://host/path, mailto://...; "
+                   "repeatable; the notify extra). Replaces the queue's notification rules.")
+@click.option("--notify-kind", "notify_kinds", multiple=True, type=click.Choice(["action", "output"]),
+              help="Which kinds to announce [default: action].")
+@click.option("--notify-min-risk", type=click.Choice(["low", "medium", "high", "critical"]), default="high",
+              show_default=True, help="Actions at this risk or above.")
+@click.option("--notify-flag", "notify_flags", multiple=True, metavar="REASON",
+              help="Outputs flagged with this reason (a prefix such as guardrail.; repeatable).")
+@click.option("--no-notify", is_flag=True, help="Announce nothing any more.")
 @click.option("--json", "as_json", is_flag=True, help="Print the resulting settings as JSON.")
 @pass_ctx
 def set_(c: Ctx, name: str, two_approvers: bool | None, reasons: str | None, guidelines: str | None,
-         guidelines_file: Any, lease: str | None, reviews_per_item: int | None, as_json: bool) -> None:
+         guidelines_file: Any, lease: str | None, reviews_per_item: int | None, notify_to: tuple[str, ...],
+         notify_kinds: tuple[str, ...], notify_min_risk: str, notify_flags: tuple[str, ...], no_notify: bool,
+         as_json: bool) -> None:
     """Change some of queue NAME's rules; the others keep their values."""
     from pydantic import ValidationError
 
@@ -84,6 +104,11 @@ def set_(c: Ctx, name: str, two_approvers: bool | None, reasons: str | None, gui
         changes["lease_s"] = _lease(lease)
     if reviews_per_item is not None:
         changes["reviews_per_item"] = reviews_per_item
+    if notify_to:
+        changes["notify"] = [{"to": to, "kinds": list(notify_kinds) or ["action"], "min_risk": notify_min_risk,
+                              "flags": list(notify_flags)} for to in notify_to]
+    elif no_notify:
+        changes["notify"] = []
     if not changes:
         raise click.UsageError("nothing to change: give at least one option (see --help)")
     current = c.queue.queue_settings(name)
@@ -95,7 +120,7 @@ def set_(c: Ctx, name: str, two_approvers: bool | None, reasons: str | None, gui
         raise Invalid(f"{where}: {err['msg']}", hint="see reviewer queue set --help") from None
     saved = c.queue.set_queue_settings(name, new, actor=c.reviewer())
     if as_json:
-        say_json(saved.model_dump_json())
+        say_json(saved.without_secrets().model_dump_json())
     else:
         say(describe(name, saved, own=True))
 
@@ -113,7 +138,7 @@ def show(c: Ctx, name: str | None, as_json: bool) -> None:
         names = sorted(set(own) | set(c.queue.facets().get("queues", [])))
     settings = {n: own.get(n) or c.queue.queue_settings(n) for n in names}
     if as_json:
-        say_json(json.dumps({n: s.model_dump(mode="json") for n, s in settings.items()}))
+        say_json(json.dumps({n: s.without_secrets().model_dump(mode="json") for n, s in settings.items()}))
         return
     if not names:
         say("no queues yet: items arrive with `reviewer ingest`, `reviewer flag` or a gate")

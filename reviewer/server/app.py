@@ -397,12 +397,13 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
     @app.get("/v1/queues", tags=["queues"])
     def all_queue_settings(p: Who) -> dict[str, QueueSettings]:
         found = queue.all_queue_settings()
-        return {q: s for q, s in found.items() if p.may_use(q)}
+        return {q: s if p.role == "admin" else s.without_secrets() for q, s in found.items() if p.may_use(q)}
 
     @app.get("/v1/queues/{name}", tags=["queues"])
     def queue_settings(name: str, p: Who) -> QueueSettings:
         access.queue_allowed(p, [name])
-        return queue.queue_settings(name)
+        found = queue.queue_settings(name)
+        return found if p.role == "admin" else found.without_secrets()
 
     @app.put("/v1/queues/{name}", tags=["queues"])
     def set_queue_settings(name: str, body: api.Settings, p: Who, actor: str | None = None) -> QueueSettings:
