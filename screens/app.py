@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 # Fewer, larger young collections and rare full ones keep key-to-next under a frame budget;
 # garbage without cycles is freed by reference counting at once either way.
 GC_THRESHOLDS = (5000, 20, 100)
+URGENT_POLL_S = 3.0  # how often the app looks for high and critical actions that just arrived
 SEND_SAVED_S = 3.0  # how often decisions saved while a gateway was away are sent
 
 
@@ -68,6 +69,11 @@ class ReviewerApp(App[None]):
             super().__init__()
             self.batch, self.result = batch, result
 
+    class Urgent(Message):
+        def __init__(self, rows: list[Any]) -> None:
+            super().__init__()
+            self.rows = rows
+
     class Undone(Message):
         def __init__(self, item_id: str) -> None:
             super().__init__()
@@ -88,6 +94,8 @@ class ReviewerApp(App[None]):
         self.history: list[str | BatchResult] = []  # this session's decisions (ids, batches), for undo
         self._keymap = keymap or {}
         self._inert = InertFilter()
+        self._seen_urgent: frozenset[str] = frozenset()  # high and critical actions already announced
+        self._urgent_primed = False  # the first look only learns what is already there
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         return [*super().get_line_filters(), self._inert]
@@ -98,6 +106,8 @@ class ReviewerApp(App[None]):
         from reviewer.config import old_queue_warning
 
         self.set_interval(SEND_SAVED_S, self.send_saved)
+        if self._config.get("notify_bell", True):
+            self.set_interval(URGENT_POLL_S, self.watch_urgent)
         if message := old_queue_warning(self._config):
             self.notify(message, title="Old settings not in effect", severity="warning", timeout=60,
                         markup=False)
@@ -186,6 +196,31 @@ class ReviewerApp(App[None]):
         outbox = getattr(self.queue, "outbox", None)
         if outbox is not None:
             self._send_saved(self.queue)
+
+    def watch_urgent(self) -> None:
+        """Every few seconds: a high or critical action that arrived while the reviewer is
+        elsewhere in the app (not on the queue list, which shows it) rings the bell."""
+        if self.queue is not None:
+            self._urgent(self.queue)
+
+    @work(thread=True, exclusive=True, group="urgent", exit_on_error=False)
+    def _urgent(self, queue: ReviewQueue) -> None:
+        from reviewer.models import ItemFilter
+
+        rows = queue.list_items(ItemFilter(kind="action", status=["pending"]), limit=50, order="triage")
+        self.post_message(self.Urgent([r for r in rows if r.risk in ("high", "critical")]))
+
+    def on_reviewer_app_urgent(self, msg: Urgent) -> None:
+        new = [r for r in msg.rows if r.id not in self._seen_urgent]
+        first, self._urgent_primed = not self._urgent_primed, True
+        self._seen_urgent = self._seen_urgent | {r.id for r in msg.rows}
+        if first or not new or isinstance(self.screen, QueueScreen):
+            return  # the first look sets what is known; the queue list shows arrivals itself
+        self.bell()
+        r = new[0]
+        more = f" (+{len(new) - 1} more)" if len(new) > 1 else ""
+        self.notify(f"{(r.risk or '').upper()} action waiting: {safe_line(r.tool or '', 40)} "
+                    f"in {safe_line(r.queue, 40)}{more}", title="New action", severity="warning", markup=False)
 
     @work(thread=True, exclusive=True, group="outbox", exit_on_error=False)
     def _send_saved(self, queue: Any) -> None:

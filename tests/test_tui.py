@@ -713,3 +713,37 @@ async def test_g_opens_the_report_with_flag_precision_and_hostile_names_inert(qu
         assert "5.0 s" in shown  # bob's median time per decision
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(app.screen, QueueScreen))
+
+
+async def test_a_critical_action_arriving_while_reviewing_rings_the_bell(queue, monkeypatch):
+    from tuikit import act
+
+    app = app_for(queue)
+    rings = []
+    monkeypatch.setattr(app, "bell", lambda: rings.append(1))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "sup-1")
+        app.watch_urgent()  # the first look learns what is there (act-1, high): no bell
+        await settle(pilot)
+        assert rings == []
+        queue.enqueue(act("wire-9", "transfer_funds", {"amount": 48500}, risk="critical", queue="payments"))
+        app.watch_urgent()
+        await settle(pilot, lambda: rings)
+        said = [n.message for n in app._notifications]
+        assert rings == [1] and "CRITICAL action waiting: transfer_funds in payments" in said
+        app.watch_urgent()  # announced once
+        await settle(pilot)
+        assert rings == [1]
+
+
+async def test_the_bell_can_be_turned_off_in_the_personal_config(queue, monkeypatch):
+    looked = []
+    monkeypatch.setattr("reviewer.screens.app.URGENT_POLL_S", 0.05)
+    for config, expect in (({"notify_bell": False}, False), ({}, True)):
+        app = make_app(lambda: queue, reviewer="alice", config=config, clock=clock)
+        monkeypatch.setattr(app, "watch_urgent", lambda: looked.append(1))
+        looked.clear()
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot)
+            await pilot.pause(0.3)
+        assert bool(looked) == expect
