@@ -39,13 +39,13 @@ MAX_LOOKUP = 500  # ids in one lookup request
 
 
 class Lookup(_Body):
-    ids: list[str] = Field(min_length=1, max_length=MAX_LOOKUP)
+    ids: list[Label] = Field(min_length=1, max_length=MAX_LOOKUP)
 
 
 class Bulk(_Body):
     """A bulk decision's body: a `BatchIn`."""
 
-    item_ids: list[str] = Field(min_length=1, max_length=MAX_BULK)
+    item_ids: list[Label] = Field(min_length=1, max_length=MAX_BULK)
     decision: DecisionIn
 
     def batch(self) -> BatchIn:
