@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 SEARCH_LIMIT = 500  # rows a search shows, best first
 BULK_KEYS = ("bulk", "clear_marks")  # offered while items are marked
+PAST = {"Approve": "Approved", "Reject": "Rejected"}
 
 
 class QueueScreen(AppScreen):
@@ -73,10 +74,10 @@ class QueueScreen(AppScreen):
             super().__init__()
             self.request, self.rows, self.more = request, rows, more
 
-    class BulkReasons(Message):
-        def __init__(self, rows: list[ItemSummary], reasons: list[str]) -> None:
+    class BulkReady(Message):
+        def __init__(self, verdict: str, rows: list[ItemSummary], reasons: list[str], marked: int) -> None:
             super().__init__()
-            self.rows, self.reasons = rows, reasons
+            self.verdict, self.rows, self.reasons, self.marked = verdict, rows, reasons, marked
 
     class BulkDone(Message):
         def __init__(self, verb: str, result: BatchResult) -> None:
@@ -209,6 +210,8 @@ class QueueScreen(AppScreen):
     def show_counts(self, stats: dict[str, int], shown: int, capped: bool = False) -> None:
         self._counts = (stats, shown, capped)
         t = Text()
+        if marked := len(self.query_one(QueueList).marked):  # first: it must show at 80 columns
+            t.append(f" {marked:,} marked ", style="bold reverse yellow")
         t.append(" reviewer ", style="bold reverse")
         t.append(f"  pending {stats.get('pending', 0):,}", style="bold")
         t.append(f"  ·  claimed {stats.get('claimed', 0):,}", style="cyan")
@@ -223,8 +226,6 @@ class QueueScreen(AppScreen):
         else:
             t.append(f"     showing {shown:,}", style="dim")
         t.append(f"   as {safe_line(self.rapp.reviewer, 30)}", style="dim")
-        if marked := len(self.query_one(QueueList).marked):
-            t.append(f"   {marked:,} marked", style="bold yellow")
         self.query_one("#counts", Static).update(t)
 
     # -- live refresh -------------------------------------------------------------------
@@ -272,12 +273,14 @@ class QueueScreen(AppScreen):
         # back to the list once a filter is picked: arrows move through items, not values
         self.query_one(QueueList).focus()
         self.similar_to = None
+        self.clear_hidden_marks()
         if self.rapp.queue is not None and self.token is not None:
             self.reload()
 
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:
         self.similar_to = None
+        self.clear_hidden_marks()
         if self.rapp.queue is not None:
             self.reload()
 
@@ -298,6 +301,7 @@ class QueueScreen(AppScreen):
     def show_similar(self, item_id: str) -> None:
         """The item and its open near-duplicates, all marked: decide the cluster at once."""
         self.similar_to, self.mark_similar = item_id, True
+        self.query_one(QueueList).set_marks({})  # the marks become the cluster
         if self.rapp.queue is not None:
             self.request += 1
             self.run_similar(self.request, self.rapp.queue, item_id, False, mark=True)
@@ -369,6 +373,14 @@ class QueueScreen(AppScreen):
         if self._counts is not None:
             self.show_counts(*self._counts)
 
+    def clear_hidden_marks(self) -> None:
+        """The list is about to show other rows: marks on rows no longer shown would be
+        decided unseen, so they go (and the reviewer is told)."""
+        lst = self.query_one(QueueList)
+        if lst.marked:
+            self.notify(f"{len(lst.marked):,} marks cleared: the list changed.", severity="warning")
+            lst.set_marks({})
+
     def action_clear_marks(self) -> None:
         self.query_one(QueueList).set_marks({})
 
@@ -391,31 +403,49 @@ class QueueScreen(AppScreen):
         if msg.request != self.request:
             return  # the list changed meanwhile: these are not the rows on screen
         self.mark_similar = False
-        self.query_one(QueueList).set_marks({r.id: r for r in msg.rows})
+        lst = self.query_one(QueueList)
+        lst.set_marks({**lst.marked, **{r.id: r for r in msg.rows}})
         if msg.more:
             self.notify(f"Marked the first {MAX_BULK:,}: a bulk decision takes at most that many.",
                         severity="warning")
 
     def action_bulk(self, verdict: str) -> None:
-        rows = [r for r in self.query_one(QueueList).marked.values() if r.status in ("pending", "claimed")]
-        if not rows:
-            self.notify("None of the marked items is open.", severity="warning")
-            return
-        if verdict == "approve":
-            self._confirm("Approve", rows, None)
-        elif self.rapp.queue is not None:
-            self._reasons(self.rapp.queue, rows)
+        marked = list(self.query_one(QueueList).marked)
+        if marked and self.rapp.queue is not None:
+            self._prepare(self.rapp.queue, verdict, marked)
 
     @work(thread=True, exclusive=True, group="bulk", exit_on_error=False)
-    def _reasons(self, q: ReviewQueue, rows: list[ItemSummary]) -> None:
-        """The reasons every marked item's queue takes for its kind, in the first one's order."""
-        allowed = [q.queue_settings(queue).reasons_for(kind) for queue, kind in {(r.queue, r.kind) for r in rows}]
-        first = q.queue_settings(rows[0].queue).reasons_for(rows[0].kind)
-        self.post_message(self.BulkReasons(rows, [r for r in first if all(r in a for a in allowed)]))
+    def _prepare(self, q: ReviewQueue, verdict: str, ids: list[str]) -> None:
+        """The marked items as they are now (one may have been decided or expired since it
+        was marked) and, for a reject, the reasons every one of their queues takes."""
+        from reviewer.models import ItemFilter
 
-    def on_queue_screen_bulk_reasons(self, msg: BulkReasons) -> None:
+        rows: list[ItemSummary] = []
+        for i in range(0, len(ids), 1000):
+            chunk = ids[i : i + 1000]
+            rows += q.list_items(ItemFilter(ids=chunk), limit=len(chunk))
+        rows = [r for r in rows if r.status in ("pending", "claimed")]
+        reasons: list[str] = []
+        if rows and verdict == "reject":
+            allowed = [q.queue_settings(queue).reasons_for(kind) for queue, kind in {(r.queue, r.kind) for r in rows}]
+            first = q.queue_settings(rows[0].queue).reasons_for(rows[0].kind)
+            reasons = [r for r in first if all(r in a for a in allowed)]
+        self.post_message(self.BulkReady(verdict, rows, reasons, len(ids)))
+
+    def on_queue_screen_bulk_ready(self, msg: BulkReady) -> None:
         from .dialogs import RejectDialog
 
+        gone = msg.marked - len(msg.rows)
+        if not msg.rows:
+            self.notify("None of the marked items is open any more (decided or expired since).", severity="warning")
+            self.query_one(QueueList).set_marks({})
+            return
+        if gone:
+            self.notify(f"{gone:,} of the marked items were decided or expired since; they are left out.",
+                        severity="warning")
+        if msg.verdict == "approve":
+            self._confirm("Approve", msg.rows, None)
+            return
         if not msg.reasons:
             self.notify("The marked items' queues share no reject reason: mark items of one queue.",
                         severity="warning")
@@ -450,7 +480,8 @@ class QueueScreen(AppScreen):
                                reasons=reasons, comment=comment)
                 self._bulk(self.rapp.queue, verb, BatchIn(item_ids=[r.id for r in take], decision=d))
 
-        self.app.push_screen(BulkConfirm(verb, take, [(r, why) for r, why in left_out]), answered)
+        self.app.push_screen(BulkConfirm(verb, take, [(r, why) for r, why in left_out],
+                                         why[0] if why is not None else []), answered)
 
     @work(thread=True, exclusive=True, group="bulk", exit_on_error=False)
     def _bulk(self, q: ReviewQueue, verb: str, batch: Any) -> None:
@@ -458,12 +489,15 @@ class QueueScreen(AppScreen):
 
     def on_queue_screen_bulk_done(self, msg: BulkDone) -> None:
         r = msg.result
-        if r.decided:
+        n = len(r.decided)
+        if n:
             self.rapp.history.append(r)
-        text = f"{msg.verb[:-1]}ed {len(r.decided):,} item{'s' if len(r.decided) != 1 else ''} · u to undo them all"
+            text = f"{PAST[msg.verb]} {n:,} item{'s' if n != 1 else ''} · u to undo them all"
+        else:
+            text = "Nothing was decided."
         if r.skipped:
             first_id, why = next(iter(r.skipped.items()))
             text += f"\n{len(r.skipped):,} left as they were, e.g. {safe_line(first_id, 40)}: {safe_line(why, 200)}"
-        self.notify(text, severity="warning" if r.skipped else "information", markup=False)
+        self.notify(text, severity="warning" if r.skipped or not n else "information", markup=False)
         self.query_one(QueueList).set_marks({})
         self.reload(keep_cursor=True)

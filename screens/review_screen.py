@@ -223,6 +223,12 @@ class ReviewScreen(AppScreen):
             self.refresh_bindings()  # (the footer rebuilds itself: not on every item)
         self.show(shown.item, shown.note)
 
+    def on_screen_resume(self) -> None:
+        """Back from a dialog: the footer was rebuilt while the decision held no lease, so the
+        next item rebuilds it again with its deciding keys."""
+        self._keys = None
+        self.refresh_bindings()
+
     def _reclaim(self) -> None:
         """Stay on the current item after a move found nothing: take it back."""
         if self.item is not None:

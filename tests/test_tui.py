@@ -747,3 +747,16 @@ async def test_the_bell_can_be_turned_off_in_the_personal_config(queue, monkeypa
             await loaded(pilot)
             await pilot.pause(0.3)
         assert bool(looked) == expect
+
+
+async def test_after_a_correction_the_next_items_footer_offers_the_deciding_keys_again(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_item(pilot, "rag-1")
+        for key in ("c", "ctrl+n", "2", "5", "ctrl+s", "enter"):
+            await pilot.press(key)
+            await pilot.pause()
+        await settle(pilot, lambda: queue.get("rag-1").status == "decided" and screen.item.id != "rag-1")
+        await pilot.pause()
+        offered = {k.description for k in app.screen.query("FooterKey")}
+        assert {"Approve", "Reject", "Correct"} <= offered

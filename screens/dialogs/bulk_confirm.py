@@ -27,14 +27,18 @@ class BulkConfirm(ModalScreen[bool]):
         Binding("n,escape", "cancel", "No", id="bulk.cancel"),
     ]
 
-    def __init__(self, verb: str, rows: list[ItemSummary], left_out: list[tuple[ItemSummary, str]]) -> None:
+    def __init__(self, verb: str, rows: list[ItemSummary], left_out: list[tuple[ItemSummary, str]],
+                 reasons: list[str] | None = None) -> None:
         super().__init__()
-        self.verb, self.rows, self.left_out = verb, rows, left_out
+        self.verb, self.rows, self.left_out, self.reasons = verb, rows, left_out, reasons or []
 
     def compose(self) -> ComposeResult:
         n = len(self.rows)
         t = Text()
-        t.append(f"{self.verb} {n:,} item{'s' if n != 1 else ''}?\n", style="bold")
+        t.append(f"{self.verb} {n:,} item{'s' if n != 1 else ''}", style="bold")
+        if self.reasons:
+            t.append(" as " + ", ".join(safe_line(r, 40) for r in self.reasons), style="bold")
+        t.append("?\n", style="bold")
         for s in self.rows[:SAMPLE]:
             t.append(f"  {safe_line(s.id, 28)}", style="bold")
             t.append(f"  {safe_line(s.snippet, 60)}\n", style="dim")
