@@ -46,15 +46,29 @@ def rank(query: str, candidates: Sequence[tuple[str, str]], limit: int) -> list[
     return [candidates[i][0] for i in order]
 
 
-SIMILAR_CUTOFF = 80  # token_sort_ratio (0-100) from which two items count as near-duplicates
+SIMILAR_CUTOFF = 90  # token_sort_ratio (0-100) of two bodies from which they are near-duplicates
+SIMILAR_WIDE = 50  # the first, wider pass over the queue's search texts
+SIMILAR_SHORTLIST = 300  # candidates the first pass hands to the exact comparison
 SIMILAR_POOL = 20_000  # open items of the queue compared at most (the newest)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
-def similar(target: str, candidates: Sequence[tuple[str, str]], limit: int) -> list[str]:
-    """Ids of `candidates` ((id, text) pairs) whose text is a near-duplicate of `target`
-    (same words, in any order, give or take a few), nearest first."""
+def shortlist(target: str, candidates: Sequence[tuple[str, str]]) -> list[str]:
+    """Ids of `candidates` ((id, search text) pairs) worth comparing closely with `target`."""
     from rapidfuzz import fuzz, process, utils
 
-    found = process.extract(target, [t for _, t in candidates], scorer=fuzz.token_sort_ratio,
-                            processor=utils.default_process, score_cutoff=SIMILAR_CUTOFF, limit=limit)
+    found = process.extract(target, [t for _, t in candidates], scorer=fuzz.token_set_ratio,
+                            processor=utils.default_process, score_cutoff=SIMILAR_WIDE, limit=SIMILAR_SHORTLIST)
     return [candidates[i][0] for _, _, i in found]
+
+
+def near_duplicate(a: str, b: str) -> float | None:
+    """How close two items' bodies (an output, or a tool call with its arguments) are, 0-100,
+    when they are near-duplicates: the same figures, and the same words give or take a few,
+    in any order. None when they are not; a decision on one then says nothing about the other."""
+    from rapidfuzz import fuzz, utils
+
+    if sorted(_NUMBER.findall(a)) != sorted(_NUMBER.findall(b)):
+        return None
+    score = fuzz.token_sort_ratio(a, b, processor=utils.default_process, score_cutoff=SIMILAR_CUTOFF)
+    return score or None

@@ -79,13 +79,18 @@ def item_snippet(item: OutputItem | ActionItem) -> str:
     return _one_line(f"{item.action.tool} {args}", SNIPPET_CHARS)
 
 
+def item_body(item: OutputItem | ActionItem) -> str:
+    """What an item says: its output, or its tool call with the arguments."""
+    if isinstance(item, OutputItem):
+        return item.output[:SEARCH_CHARS]
+    return f"{item.action.tool} {json.dumps(item.action.arguments, ensure_ascii=False, sort_keys=True)[:SEARCH_CHARS]}"
+
+
 def item_search_text(item: OutputItem | ActionItem) -> str:
     """What fuzzy search looks at: output (or tool call), last user message, tags, reasons."""
-    if isinstance(item, OutputItem):
-        body = item.output[:SEARCH_CHARS]
-    else:
-        args = json.dumps(item.action.arguments, ensure_ascii=False)[:SEARCH_CHARS]
-        body = f"{item.action.tool} {args} {item.action.rationale or ''}"
+    body = item_body(item)
+    if not isinstance(item, OutputItem):
+        body += f" {item.action.rationale or ''}"
     parts = [body, item.last_user_message()[:500], " ".join(item.tags)]
     parts.extend(f.reason for f in item.flags)
     return " ".join(" ".join(parts).replace("\x00", " ").split())

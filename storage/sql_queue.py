@@ -382,12 +382,14 @@ class SqlQueue:
         return [cv.summary(rows[i]) for i in ids if i in rows]
 
     def similar(self, item_id: str, *, limit: int = 100) -> list[ItemSummary]:
-        from reviewer.search import SIMILAR_POOL, TEXT_CHARS
-        from reviewer.search import similar as nearest
+        """A wide pass over the queue's search texts, then each candidate's body (its output,
+        or its tool call) compared with this item's by `reviewer.search.near_duplicate`."""
+        from reviewer.search import SIMILAR_POOL, TEXT_CHARS, near_duplicate, shortlist
 
         text_of = func.substr(items.c.search_text, 1, 2 * TEXT_CHARS)
         with self._read() as conn:
-            me = conn.execute(select(items.c.queue, items.c.kind, text_of).where(items.c.id == item_id)).first()
+            me = conn.execute(select(items.c.queue, items.c.kind, text_of, items.c.payload)
+                              .where(items.c.id == item_id)).first()
             if me is None:
                 raise no_item(item_id)
             pool = conn.execute(
@@ -395,9 +397,16 @@ class SqlQueue:
                 .where(items.c.queue == me[0], items.c.kind == me[1], items.c.status.in_(OPEN), items.c.id != item_id)
                 .order_by(items.c.seq.desc()).limit(SIMILAR_POOL)
             ).all()
-            ids = nearest(me[2], [(r[0], r[1]) for r in pool], limit)
-            rows = {r.id: r for r in conn.execute(select(*SUMMARY).where(items.c.id.in_(ids)))}
-        return [cv.summary(rows[i]) for i in ids if i in rows]
+            ids = shortlist(me[2], [(r[0], r[1]) for r in pool])
+            body = cv.item_body(parse_item(me[3], stored=True))
+            scored = []
+            for r in conn.execute(select(items.c.id, items.c.payload).where(items.c.id.in_(ids))):
+                score = near_duplicate(body, cv.item_body(parse_item(r.payload, stored=True)))
+                if score is not None:
+                    scored.append((score, r.id))
+            best = [i for _, i in sorted(scored, key=lambda x: -x[0])[:limit]]
+            rows = {r.id: r for r in conn.execute(select(*SUMMARY).where(items.c.id.in_(best)))}
+        return [cv.summary(rows[i]) for i in best if i in rows]
 
     def decisions_since(self, cursor: int = 0, *, limit: int = 1000) -> list[Decision]:
         """Decisions after `cursor`, in seq order. A cursor never skips a row: on PostgreSQL,

@@ -278,10 +278,14 @@ def test_similar_finds_open_near_duplicates_in_the_same_queue_nearest_first(queu
         output(6, output=text, input=ask("Can I return my headphones?")),
         action(7),
     ])
+    call = {"tool": "issue_refund", "arguments": {"order_id": "55120", "amount": 249.0}}
+    queue.enqueue_many([action(8, action=call, input=ask("refund please")),
+                        action(9, action=call, input=ask("money back now")), action(10, input=ask("refund please"))])
     queue.decide("out-6", approve())
-    found = [s.id for s in queue.similar("out-1")]
-    assert found[0] == "out-2" and set(found) == {"out-2", "out-3"}
+    # the same words in another order are a near-duplicate; another figure (60 days) is not
+    assert [s.id for s in queue.similar("out-1")] == ["out-3"]
     assert queue.similar("out-5") == []
+    assert [s.id for s in queue.similar("act-8")] == ["act-9"]  # the same call, asked differently
     with pytest.raises(NotFound):
         queue.similar("nope")
 

@@ -52,10 +52,11 @@ def test_near_duplicates_marked_for_one_decision(snap_compare, tmp_path):
     from reviewer.models import parse_item
 
     text = "Absolutely! We offer a 90-day no-questions-asked refund."
-    twins = [parse_item({"kind": "output", "id": f"sup-{i}", "queue": "support", "output": text.replace("90", n),
+    twins = [parse_item({"kind": "output", "id": f"sup-{i}", "queue": "support", "output": out,
                          "created_at": "2026-11-20T10:00:00Z",
                          "input": {"messages": [{"role": "user", "content": "Can I return my headphones?"}]}})
-             for i, n in ((2, "90"), (3, "60"))]
+             for i, out in ((2, text), (3, "We offer a 90-day refund, no questions asked. Absolutely!"),
+                            (4, text.replace("90", "60")))]
     q = make_queue(tmp_path, twins)
 
     async def ready(pilot):

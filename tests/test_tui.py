@@ -631,11 +631,12 @@ async def test_equals_shows_an_items_near_duplicates_marked_to_decide_the_cluste
     from reviewer.models import parse_item
 
     text = "Absolutely! We offer a 90-day no-questions-asked refund."
-    twins = [parse_item({"kind": "output", "id": f"sup-{i}", "queue": "support", "output": text.replace("90", n),
+    twins = [parse_item({"kind": "output", "id": f"sup-{i}", "queue": "support", "output": out,
                          "input": {"messages": [{"role": "user", "content": "Can I return my headphones?"}]}})
-             for i, n in ((2, "90"), (3, "60"))]
+             for i, out in ((2, text), (3, "We offer a 90-day refund, no questions asked. Absolutely!"),
+                            (4, text.replace("90", "60")))]  # another figure: not a duplicate
     queue = make_queue(tmp_path, twins)
-    assert len(base_items()) + 2 == queue.count()
+    assert len(base_items()) + 3 == queue.count()
     app = app_for(queue)
     async with app.run_test(size=SIZE) as pilot:
         await open_item(pilot, "sup-1")
@@ -652,8 +653,9 @@ async def test_equals_shows_an_items_near_duplicates_marked_to_decide_the_cluste
         await pilot.pause()
         await pilot.press("y")
         await settle(pilot, lambda: {queue.get(f"sup-{i}").status for i in (1, 2, 3)} == {"decided"})
+        assert queue.get("sup-4").status == "pending"
         await pilot.press("escape")  # back to the whole queue
-        await settle(pilot, lambda: lst.total == len(base_items()) - 1)
+        await settle(pilot, lambda: lst.total == len(base_items()))
 
 
 async def test_an_output_whose_reviewers_disagree_shows_as_disputed_for_adjudication(queue):
