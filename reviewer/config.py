@@ -5,6 +5,7 @@ token comes from `REVIEWER_TOKEN` only (never a flag: command lines are visible 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -67,6 +68,12 @@ def resolve_db_url(explicit: str | None = None, gateway: str | None = None) -> s
     url = (gateway or explicit or os.environ.get("REVIEWER_GATEWAY") or os.environ.get("REVIEWER_DB")
            or config.get("gateway") or config.get("db") or default_db_url())
     if "://" not in url:
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", url):  # a scheme without its //: not a file name
+            from .errors import Invalid
+
+            raise Invalid(f"{url!r} is not a database URL",
+                          hint="write sqlite:////absolute/path.db (four slashes), sqlite:///relative.db, "
+                               "postgresql+psycopg://..., or a plain file path")
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
     return url
 

@@ -2,8 +2,8 @@
 
 The recognizers are presidio's (the `redact` extra): email addresses (a domain with a known
 public suffix), phone numbers (through `phonenumbers`), payment cards (Luhn-checked) and IBANs
-(checksum-checked). Nothing is loaded from a network: the public-suffix check uses the list
-bundled with `tldextract`, never a download. Every string of a record is redacted except the
+(checksum-checked). Addresses at any domain count (internal and example domains too), and
+nothing is loaded from a network. Every string of a record is redacted except the
 fields that name things rather than hold content (ids, queue, reviewer, verdict, times...).
 """
 
@@ -22,7 +22,6 @@ KEEP = frozenset({"id", "item_id", "decision_id", "trace_id", "observation_id", 
 @cache
 def _recognizers() -> list[Any]:
     try:
-        import tldextract
         from presidio_analyzer.predefined_recognizers import (
             CreditCardRecognizer,
             EmailRecognizer,
@@ -33,13 +32,14 @@ def _recognizers() -> list[Any]:
         from .errors import Invalid
 
         raise Invalid("--redact needs presidio", hint="pip install 'reviewer[redact]'") from None
-    offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    class AnyDomainEmailRecognizer(EmailRecognizer):
+        """Every address, not only those at a public suffix: customer.example, corp.internal
+        and host.local are people's addresses too (and no suffix list is ever fetched)."""
 
-    class OfflineEmailRecognizer(EmailRecognizer):
         def validate_result(self, pattern_text: str) -> bool:
-            return bool(offline(pattern_text).fqdn)
+            return True
 
-    return [OfflineEmailRecognizer(), PhoneRecognizer(), CreditCardRecognizer(), IbanRecognizer()]
+    return [AnyDomainEmailRecognizer(), PhoneRecognizer(), CreditCardRecognizer(), IbanRecognizer()]
 
 
 def redact_text(text: str, counts: Counter[str]) -> str:

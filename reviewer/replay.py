@@ -99,8 +99,7 @@ def replay(lines: Iterable[str], complete: Completer, queue: ReviewQueue, *, run
                 if score >= threshold:
                     out.unchanged += 1
                 else:
-                    out.changed += 1
-                    queue.enqueue(parse_item({
+                    queued = queue.enqueue(parse_item({
                         "kind": "output", "id": f"replay-{run}-{gid}", "queue": out.queue,
                         "output": answer, "reference": entry["expected_output"],
                         "input": {"messages": _messages(entry)},
@@ -110,6 +109,11 @@ def replay(lines: Iterable[str], complete: Completer, queue: ReviewQueue, *, run
                         "tags": ["replay", run],
                         "source": {"app": "replay", "model": model, "cost_usd": cost, "golden_id": gid},
                     }), actor="replay")
+                    if queued.outcome == "conflict":
+                        out.failed[gid] = (f"run {run!r} already queued another answer for it: "
+                                           "give this run its own --run name")
+                    else:
+                        out.changed += 1
             if progress:
                 progress(1)
     return out
@@ -123,7 +127,8 @@ def litellm_completer(model: str, *, mock_response: str | None = None, retries: 
     def complete(messages: list[dict[str, Any]]) -> tuple[str, float | None]:
         kw: dict[str, Any] = {"mock_response": mock_response} if mock_response is not None else {}
         response = litellm.completion(model=model, messages=messages, num_retries=retries, **kw)
-        cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+        cost = None if mock_response is not None else (getattr(response, "_hidden_params", None) or {}).get(
+            "response_cost")  # a dry run costs nothing, whatever the price list says
         return response.choices[0].message.content or "", cost
 
     return complete

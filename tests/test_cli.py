@@ -360,3 +360,10 @@ def test_a_correction_that_changes_nothing_is_refused_and_newlines_are_trimmed(l
     assert loaded("decide", "fin-0003", "--correct-file", str(fixed)).exit_code == 0
     d = json.loads(loaded("show", "fin-0003", "--json").output)["decisions"][-1]
     assert d["correction"] == "Corrected summary."
+
+
+def test_a_database_url_missing_its_slashes_is_refused_not_made_a_file(run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["--db", "sqlite:/tmp/nowhere.db", "stats"])
+    assert r.exit_code != 0 and "is not a database URL" in r.output
+    assert list(tmp_path.iterdir()) == []  # no stray file or folder named after the URL

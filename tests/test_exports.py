@@ -301,6 +301,13 @@ def test_redact_replaces_pii_with_typed_placeholders_and_counts_them(decided, tm
     assert "SEK 4,812m" in fin["expected_output"]  # figures are not phone numbers
     assert manifest["redaction"]["<EMAIL>"] >= 2 and manifest["redaction"]["<PHONE>"] >= 2
     assert "redacted: " in said
+    from collections import Counter
+
+    from reviewer.redact import redact_text
+
+    counts: Counter[str] = Counter()
+    for internal in ("buyer13@customer.example", "ops@corp.internal", "x@host.local"):
+        assert redact_text(f"mail {internal} now", counts) == "mail <EMAIL> now"
 
 
 def test_dedup_keeps_the_latest_of_near_duplicate_inputs_and_lists_the_rest(run, tmp_path):

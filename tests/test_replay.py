@@ -64,7 +64,16 @@ def test_replay_command_runs_litellm_and_prints_a_summary(tmp_path, monkeypatch)
     r = CliRunner().invoke(cli, ["replay", str(path), "--model", "openai/gpt-4o-mini", "--run", "dry",
                                  "--mock-response", "Employees accrue 30 days of leave per year."])
     assert r.exit_code == 0, r.output
-    assert "unchanged 1, changed 3 (queued to replay-dry), failed 0" in r.output
+    assert "unchanged 1, changed 3 (queued to replay-dry), failed 0; cost $0.0000" in r.output
     assert "skipped line 4:" in r.output
+    again = CliRunner().invoke(cli, ["replay", str(path), "--model", "openai/gpt-4o-mini", "--run", "dry",
+                                     "--mock-response", "Something else entirely."])
+    # the three already queued by this run name are not replaced (and said so); the fourth is new
+    assert "changed 1 (queued to replay-dry), failed 3" in again.output
+    assert "give this run its own --run name" in again.output
+    tools = tmp_path / "tool-calls.jsonl"
+    tools.write_text('{"id": "a", "tool": "x"}\n')
+    bad = CliRunner().invoke(cli, ["replay", str(tools), "--model", "m", "--mock-response", "x"])
+    assert bad.exit_code == 1 and "nothing to replay" in bad.output
     q = SqlQueue.open(f"sqlite:///{tmp_path / 'c.db'}")
-    assert q.count(ItemFilter(queue="replay-dry")) == 3
+    assert q.count(ItemFilter(queue="replay-dry")) == 4

@@ -52,5 +52,8 @@ def replay(c: Ctx, golden: TextIO, model: str, threshold: float, concurrency: in
         say(f"failed {gid}: {why}", err=True, fg="red")
     say(f"unchanged {r.unchanged}, changed {r.changed} (queued to {r.queue}), failed {len(r.failed)}; "
         f"cost ${r.cost_usd:.4f}")
-    if r.failed and not (r.changed or r.unchanged):
+    if not (r.changed or r.unchanged):
+        if not r.failed:
+            say("nothing to replay: no line of the file is a golden entry (reviewer export --format golden)",
+                err=True, fg="red")
         sys.exit(1)

@@ -205,5 +205,7 @@ def stats(c: Ctx, as_json: bool) -> None:
         say_json(json.dumps(counts))
         return
     median = counts.pop("median_decision_ms", 0)
+    if not any(v for k, v in counts.items() if k.startswith("notify_")):  # no queue announces anything
+        counts = {k: v for k, v in counts.items() if not k.startswith("notify_")}
     line = "  ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
     say(line + (f"  median time per decision {median / 1000:.1f} s" if median else ""))
