@@ -30,6 +30,7 @@ from .rules import standing_decision
 from .safe_text import safe_line
 
 SCHEMA_VERSION = 2
+NAMED = 5  # item ids named per reason an export left items out
 
 
 def _csv_line(rec: Record) -> str:
@@ -103,6 +104,7 @@ class ExportResult:
     splits: dict[str, str] = field(default_factory=dict)  # split name -> its file
     redacted: dict[str, int] = field(default_factory=dict)  # placeholder -> how many
     duplicates: dict[str, str] = field(default_factory=dict)  # dropped item id -> why
+    left_out_ids: dict[str, list[str]] = field(default_factory=dict)  # why -> the first few ids
 
 
 def _touched(queue: ReviewQueue, since: int) -> tuple[list[str], int]:
@@ -295,6 +297,7 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
     kinds: dict[str, int] = {}
     left_out: dict[str, int] = {}
     redacted: Counter[str] = Counter()
+    left_out_ids: dict[str, list[str]] = {}
     out.parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as files:
         for sink in sinks.values():
@@ -305,6 +308,9 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
                 records = to_record(item, d, options)
                 if isinstance(records, str):
                     left_out[records] = left_out.get(records, 0) + 1
+                    named = left_out_ids.setdefault(records, [])
+                    if len(named) < NAMED:
+                        named.append(item.id)
                 else:
                     sink = sinks[split_of(item.id, split) if split else ""]
                     for rec in records:
@@ -319,15 +325,16 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
     result = ExportResult(str(out), sum(x.written for x in sinks.values()),
                           sum(x.written + len(x.kept) for x in sinks.values()), start, end, counts,
                           first.digest.hexdigest(), kinds, left_out,
-                          {n: str(x.path) for n, x in sinks.items()} if split else {}, dict(redacted), dropped)
+                          {n: str(x.path) for n, x in sinks.items()} if split else {}, dict(redacted), dropped,
+                          left_out_ids)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "format": fmt,
         "file": out.name,
         "records": result.total,
         "new_records": result.written,
-        "verdicts": counts,
-        "kinds": kinds,
+        "new_verdicts": counts,  # of this run's new records (`records` counts the kept ones too)
+        "new_kinds": kinds,
         "left_out": left_out,
         "redaction": dict(redacted) if redact else None,
         "dedup": {"threshold": dedup, "dropped": dropped} if dedup is not None else None,

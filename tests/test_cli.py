@@ -182,7 +182,7 @@ def test_export_golden_incremental(loaded, tmp_path):
     r = loaded("export", "-o", str(out), "--cursor", "ds")
     ids = [json.loads(x)["id"] for x in out.read_text().splitlines()]
     assert sorted(ids) == ["fin-0002", "sup-0001"]
-    assert "wrote 1 new records (2 in all)" in r.output
+    assert "wrote 1 new record (2 in all)" in r.output
     r = loaded("export", "-o", str(out), "--cursor", "ds")
     assert "wrote 0 new records (2 in all)" in r.output
 

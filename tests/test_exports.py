@@ -79,11 +79,12 @@ def test_golden_has_ids_and_says_what_it_left_out(decided, tmp_path):
     by_id = {r["id"]: r for r in rows}
     assert set(by_id) == {"fin-0001", "fin-0002", "sup-0001", flagged_id}
     assert by_id["fin-0001"]["expected_output"].endswith("SEK 611m.")  # the editor's newline is gone
-    assert manifest["kinds"] == {"output": 4}
+    assert manifest["new_kinds"] == {"output": 4}
     assert manifest["left_out"] == {
         "an action: this format holds outputs (actions go to tool-calls, feedback or csv)": 3,
         "a reject without a correction: no answer to learn from (add --include-rejected for golden)": 1}
-    assert "left out 3 items: an action" in said and "left out 1 item: a reject" in said
+    assert "left out 3 items (act-0001, act-0003, act-0004): an action" in said
+    assert "left out 1 item (fin-0003): a reject" in said
 
 
 def test_feedback_holds_every_decision_with_a_langfuse_shaped_score(decided, tmp_path):

@@ -54,24 +54,31 @@ def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ..
     """
     from datetime import UTC
 
-    from ..export import Filters
+    from ..errors import Invalid
+    from ..export import Filters, parse_split
     from ..export import export as run
+
+    try:
+        parse_split(split)
+    except Invalid as e:
+        raise click.BadParameter(str(e), param_hint="--split") from None
 
     flt = Filters(queues=frozenset(queues), kinds=frozenset(kinds), verdicts=frozenset(verdicts),
                   reviewers=frozenset(reviewers), tags=frozenset(tags),
                   since=since.replace(tzinfo=UTC) if since else None, until=until.replace(tzinfo=UTC) if until else None)
     r = run(c.queue, fmt, out, cursor=cursor, filters=flt, include_rejected=include_rejected, split=split,
             redact=redact, dedup=dedup)
+    wrote = f"wrote {r.written} new record{'s' if r.written != 1 else ''} ({r.total} in all)"
     if r.splits:
-        say(f"wrote {r.written} new records ({r.total} in all) to {', '.join(r.splits.values())}; "
-            f"cursor {r.cursor_from}->{r.cursor_to}")
+        say(f"{wrote} to {', '.join(r.splits.values())}; cursor {r.cursor_from}->{r.cursor_to}")
     else:
-        say(f"wrote {r.written} new records ({r.total} in all) to {r.path}; "
-            f"sha256 {r.sha256[:12]}…; cursor {r.cursor_from}->{r.cursor_to}")
+        say(f"{wrote} to {r.path}; sha256 {r.sha256[:12]}…; cursor {r.cursor_from}->{r.cursor_to}")
     if redact:
         say("redacted: " + (", ".join(f"{n} {kind}" for kind, n in r.redacted.items()) or "nothing found"), err=True)
     if r.duplicates:
         n = len(r.duplicates)
         say(f"dropped {n} near-duplicate{'s' if n != 1 else ''} (listed in the manifest)", err=True, fg="yellow")
     for why, n in r.left_out.items():
-        say(f"left out {n} item{'s' if n != 1 else ''}: {why}", err=True, fg="yellow")
+        named = ", ".join(r.left_out_ids.get(why, []))
+        more = ", …" if n > len(r.left_out_ids.get(why, [])) else ""
+        say(f"left out {n} item{'s' if n != 1 else ''} ({named}{more}): {why}", err=True, fg="yellow")
