@@ -30,30 +30,37 @@ def bar(fraction: float, style: str) -> Text:
     return Text("█" * cells, style=style) + Text("·" * (BAR - cells), style="dim")
 
 
-def render(r: Report) -> list[Table | Text]:
-    """The report as Rich renderables; every name from the queue is shown as plain text."""
+def render(r: Report, wide: bool = True) -> list[Table | Text]:
+    """The report as Rich renderables (bars only when `wide`); every name from the queue is
+    shown as plain text, whole (names wrap rather than being cut)."""
     parts: list[Table | Text] = []
     flags = Table(title="Flags: do humans agree with what flagged the item?", expand=True, title_justify="left")
-    for col in ("flag", "flagged", "confirmed", "precision", "", "95% interval", "flag at score <="):
-        flags.add_column(col)
+    flags.add_column("flag", ratio=1, min_width=24, overflow="fold")
+    heads = (("flagged", "confirmed", "overturned", "precision", "", "95% interval", "flag at score <=") if wide
+             else ("n", "conf", "over", "prec", "95% CI", "score<="))
+    for col in heads:
+        flags.add_column(col, no_wrap=True)
     for f in r.flags:
         p = f.precision or 0.0
-        flags.add_row(Text(safe_line(f.reason, 40)), str(f.flagged), str(f.confirmed),
-                      "-" if f.precision is None else f"{p:.0%}", bar(p, "green" if p >= 0.8 else "yellow"),
+        flags.add_row(Text(f.reason), str(f.flagged), str(f.confirmed), str(f.overturned),
+                      "-" if f.precision is None else f"{p:.0%}",
+                      *([bar(p, "green" if p >= 0.8 else "yellow")] if wide else []),
                       f"{f.interval[0]:.0%}-{f.interval[1]:.0%}",
                       "-" if f.suggested_threshold is None else f"{f.suggested_threshold:g}")
     parts.append(flags if r.flags else Text("No human decisions on flagged items yet.", style="dim"))
-    modes = Table(title="Failure modes: reasons of rejects and corrections", expand=True, title_justify="left")
-    for col in ("queue", "reason", "", "count"):
-        modes.add_column(col)
+    modes = Table(title="Failure modes: reasons of rejects and corrections, by week", expand=True,
+                  title_justify="left")
+    modes.add_column("queue", overflow="fold")
+    modes.add_column("week")
+    modes.add_column("reason", overflow="fold")
+    if wide:
+        modes.add_column("")
+    modes.add_column("count")
     for queue, weeks in r.failure_modes.items():
-        totals: dict[str, int] = {}
-        for reasons in weeks.values():
+        top = max(n for reasons in weeks.values() for n in reasons.values())
+        for week, reasons in weeks.items():
             for reason, n in reasons.items():
-                totals[reason] = totals.get(reason, 0) + n
-        top = max(totals.values())
-        for reason, n in sorted(totals.items(), key=lambda kv: -kv[1]):
-            modes.add_row(Text(safe_line(queue, 30)), Text(safe_line(reason, 30)), bar(n / top, "red"), str(n))
+                modes.add_row(Text(queue), week, Text(reason), *([bar(n / top, "red")] if wide else []), str(n))
     parts.append(modes if r.failure_modes else Text("No rejects or corrections yet.", style="dim"))
     people = Table(title="Reviewers", expand=True, title_justify="left")
     for col in ("reviewer", "decisions", "median time", "per hour"):
@@ -110,4 +117,6 @@ class ReportScreen(AppScreen):
     def on_report_screen_built(self, msg: Built) -> None:
         from rich.console import Group
 
-        self.query_one("#report-body", Static).update(Group(*render(msg.report)))
+        from .text import NARROW
+
+        self.query_one("#report-body", Static).update(Group(*render(msg.report, wide=self.size.width >= NARROW)))

@@ -762,3 +762,21 @@ async def test_after_a_correction_the_next_items_footer_offers_the_deciding_keys
         await pilot.pause()
         offered = {k.description for k in app.screen.query("FooterKey")}
         assert {"Approve", "Reject", "Correct"} <= offered
+
+
+async def test_esc_in_the_editor_asks_before_throwing_edits_away(queue):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "rag-1")
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
+        await pilot.press("escape")  # nothing edited: closes at once
+        await settle(pilot, lambda: isinstance(app.screen, ReviewScreen))
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(app.screen, CorrectScreen))
+        await pilot.press("ctrl+n", "2", "5", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CorrectScreen)  # the first Esc keeps the edits, and says so
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, ReviewScreen))
+        assert queue.get("rag-1").status == "claimed"  # nothing recorded

@@ -60,4 +60,6 @@ class ArgumentsEditor(ModalScreen[dict | None]):
         self.dismiss(value)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        shown = safe_json(json.dumps(self.original, indent=2, ensure_ascii=False))
+        if not self.query_one(EditorArea).keep_edits(shown):
+            self.dismiss(None)

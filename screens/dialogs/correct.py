@@ -42,4 +42,5 @@ class CorrectScreen(ModalScreen[str | None]):
         self.dismiss(self.query_one(TextArea).text)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.query_one(EditorArea).keep_edits(safe(self.text, limit=None)):
+            self.dismiss(None)

@@ -11,6 +11,9 @@ from textual.widgets.text_area import Selection
 NUMBER = re.compile(r"\d(?:[\d,.]*\d)?")  # 30, 4,812, 3.5: what a correction most often fixes
 
 
+DISCARD_S = 3.0  # a second Esc within this many seconds discards the edits
+
+
 class EditorArea(TextArea):
     """A TextArea where ctrl+a selects all, as people expect (TextArea moves to the line
     start), and ctrl+n selects the next number, so fixing one figure is a key and the digits."""
@@ -34,3 +37,14 @@ class EditorArea(TextArea):
     def _location(self, index: int) -> tuple[int, int]:
         before = self.text[:index]
         return before.count("\n"), index - (before.rfind("\n") + 1)
+
+    def keep_edits(self, original: str) -> bool:
+        """On Esc: True (stay, and say so) when there are edits and this is the first Esc
+        in DISCARD_S seconds; the second one discards them."""
+        import time
+
+        if self.text == original or time.monotonic() - getattr(self, "_esc_at", -DISCARD_S) < DISCARD_S:
+            return False
+        self._esc_at = time.monotonic()
+        self.notify("You have edits: Esc again to discard them, ctrl+s to save.", severity="warning")
+        return True
