@@ -121,7 +121,7 @@ async def test_invalid_argument_edits_are_refused_with_the_error_shown(queue, te
         await pilot.pause()
         assert isinstance(app.screen, ArgumentsEditor)
         assert error in str(app.screen.query_one("#arguments-error").render())
-        await pilot.press("escape")
+        await pilot.press("escape", "escape")  # edited: the second Esc discards the edits
         await settle(pilot, lambda: isinstance(app.screen, ReviewScreen))
         assert queue.get("file-1").status == "claimed"
 
