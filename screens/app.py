@@ -300,9 +300,14 @@ class ReviewerApp(App[None]):
             yield SystemCommand("Previous", "The previous item", lambda: screen.action_move(-1))
             yield SystemCommand("Back", "Back to the queue (releases the item)", screen.action_back)
             yield SystemCommand("Toggle diff", "Output / inline diff / side by side", screen.action_toggle_diff)
+            yield SystemCommand("Similar items", "This item and its near-duplicates, marked (=)", screen.action_similar)
         if isinstance(screen, QueueScreen):
             yield SystemCommand("Search", "Fuzzy search the queue", screen.action_search)
             yield SystemCommand("Reload", "Reload the queue", screen.action_reload)
+            yield SystemCommand("Similar items", "The item under the cursor and its near-duplicates, marked (=)",
+                                screen.action_similar)
+            yield SystemCommand("Mark all", "Mark every item shown, for a bulk decision (*)", screen.action_mark_all)
+            yield SystemCommand("Report", "Flag precision, failure modes, reviewers (g)", screen.action_report)
         yield SystemCommand("Undo", "Undo your last decision", self.action_undo)
         yield SystemCommand("Keys", "Show every key and its id", self.action_help)
 

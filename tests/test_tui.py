@@ -506,8 +506,12 @@ async def test_command_palette_offers_review_actions(queue):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_item(pilot, "fin-1")
         titles = [c.title for c in app.get_system_commands(screen)]
-        assert {"Approve", "Reject", "Correct", "Skip", "Next", "Previous", "Back", "Undo"} <= set(titles)
+        assert {"Approve", "Reject", "Correct", "Skip", "Next", "Previous", "Back", "Undo", "Similar items"} <= set(titles)
         assert titles.count("Keys") == 1
+        await pilot.press("q")
+        await settle(pilot, lambda: isinstance(app.screen, QueueScreen))
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Search", "Similar items", "Mark all", "Report"} <= set(titles)
 
 
 async def test_an_open_queue_screen_shows_new_arrivals_and_changes_made_elsewhere(queue):
