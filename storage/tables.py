@@ -88,7 +88,7 @@ class DecisionRow(SQLModel, table=True):
 
 class AuditRow(SQLModel, table=True):
     __tablename__ = "audit"
-    __table_args__ = (Index("ix_audit_item", "item_id", "seq"),)
+    __table_args__ = (Index("ix_audit_item", "item_id", "seq"), Index("ix_audit_action", "action"))
 
     seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
     at: datetime = Field(sa_column=Column(DateTime, nullable=False))

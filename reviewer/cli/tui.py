@@ -35,15 +35,14 @@ def tui(c: Ctx, sign_in: bool) -> None:
     _run_app(c.url, c.reviewer() if is_gateway(c.url) else None)
 
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
 def web_command(url: str, gateway: bool, host: str) -> str:
     """The command each browser session runs, or UsageError: a local queue has no sign-in,
     so it is served on loopback only."""
     import shlex
 
-    if not gateway and host not in LOOPBACK:
+    from .gateway import is_loopback
+
+    if not gateway and not is_loopback(host):
         raise click.UsageError(f"a local queue has no sign-in: serve it on loopback only, not {host}; "
                                "to serve a team, run `reviewer serve` and `reviewer web --gateway URL`")
     where = ["--gateway", url] if gateway else ["--db", url]
