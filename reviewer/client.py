@@ -39,6 +39,7 @@ from .models import (
     OutputItem,
     QueueItem,
     QueueSettings,
+    Suggestion,
 )
 from .outbox import Outbox
 from .vocab import DEFAULT_LEASE_S, SETTLED
@@ -247,6 +248,10 @@ class HttpQueue:
     def similar(self, item_id: str, *, limit: int = 100) -> list[ItemSummary]:
         rows = self._call("GET", f"/v1/items/{_q(item_id)}/similar", params={"limit": limit})
         return [ItemSummary.model_validate(r) for r in rows]
+
+    def suggest(self, suggestion: Suggestion, *, actor: str) -> Suggestion:
+        path = f"/v1/items/{_q(suggestion.item_id)}/suggestions"
+        return Suggestion.model_validate(self._call("POST", path, suggestion, params={"actor": actor}))
 
     def decide_many(self, batch: BatchIn) -> BatchResult:
         return BatchResult.model_validate(self._call("POST", "/v1/batches", batch))

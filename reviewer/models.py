@@ -347,6 +347,41 @@ class Decision(DecisionIn):
     batch: str | None = Field(default=None, description="the bulk decision this one was part of")
 
 
+MAX_RATIONALE = 4_000
+
+
+class Suggestion(_Model):
+    """A judge's suggestion for one item, never a decision: a verdict, reasons from the
+    queue's taxonomy, a correction where one applies, a short rationale and a confidence, with
+    the model, the prompt version, the tokens and the cost that made it. A reviewer takes its
+    correction into the editor or its reasons into the reject picker, and then decides."""
+
+    item_id: Label
+    model: Label
+    prompt_version: Label
+    verdict: Verdict
+    reasons: list[Label] = Field(default_factory=list)
+    correction: str | None = None
+    arguments: dict[str, Any] | None = None
+    rationale: str = Field(default="", max_length=MAX_RATIONALE)
+    confidence: float = Field(ge=0, le=1)
+    tokens_in: int | None = Field(default=None, ge=0)
+    tokens_out: int | None = Field(default=None, ge=0)
+    cost_usd: float | None = Field(default=None, ge=0)
+    created_at: datetime | None = Field(default=None, description="set by the queue when stored")
+    by: Label = Field(default="judge", description="who ran the judge")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _limits(cls, data: Any, info: ValidationInfo) -> Any:
+        return data if is_stored(info) else check_limits(data)
+
+    @field_validator("correction")
+    @classmethod
+    def _one_ending(cls, text: str | None) -> str | None:
+        return None if text is None else corrected_text(text)
+
+
 class BatchIn(_Model):
     """One decision for many items (a bulk approve, or a bulk reject with reasons).
 
@@ -415,6 +450,7 @@ class QueueItem(ItemSummary):
 
     item: OutputItem | ActionItem = Field(discriminator="kind")
     decisions: list[Decision] = Field(default_factory=list)
+    suggestions: list[Suggestion] = Field(default_factory=list, description="judges' suggestions, oldest first")
 
 
 class EnqueueResult(_Model):
@@ -485,6 +521,8 @@ class QueueSettings(_Model):
                                   description="different reviewers each output needs; disagreement leaves it disputed for one more")
     notify: list[NotifyRule] = Field(default_factory=list, max_length=20,
                                      description="where new items are announced, and which")
+    judge_prompt: str | None = Field(default=None, max_length=20_000,
+                                     description="the judge's prompt for this queue (default: the built-in one)")
 
     def reasons_for(self, kind: str) -> list[str]:
         """The reject reasons for an item of `kind` in this queue."""

@@ -28,6 +28,7 @@ from .models import (
     OutputItem,
     QueueItem,
     QueueSettings,
+    Suggestion,
 )
 from .vocab import DEFAULT_LEASE_S
 
@@ -126,6 +127,11 @@ class ReviewQueue(Protocol):
     def undo_batch(self, batch: str, reviewer: str) -> BatchResult:
         """Revert every decision of bulk decision `batch` that still stands; returns the
         items back in the queue, and why others were left (decided again since)."""
+
+    def suggest(self, suggestion: Suggestion, *, actor: str) -> Suggestion:
+        """Store a judge's suggestion for `suggestion.item_id` (never a decision), replacing
+        the one from the same model and prompt version; it comes back in the item's
+        `suggestions`. Raises Invalid when it does not fit the item or the queue's reasons."""
 
     def decide_by_policy(self, item_id: str, verdict: str, rule: str) -> Decision:
         """Settle an action by policy rule `rule` (`approve` or `reject`), recorded as such."""

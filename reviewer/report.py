@@ -7,7 +7,9 @@ Pure functions over decided items (QueueItem, with their decision history):
   95% Wilson interval, and, for scored flags, the score at or below which it stays precise;
 - per queue: the failure modes (reasons of rejects and corrections), by ISO week;
 - per reviewer: decisions, median time per decision, and Cohen's kappa with each reviewer
-  who decided the same items.
+  who decided the same items;
+- per queue and judge model: how often the human's verdict was the one the judge suggested,
+  and the kappa between them.
 Only human decisions count; policies and deadlines say nothing about the flaggers.
 """
 
@@ -80,11 +82,23 @@ class Agreement:
 
 
 @dataclass
+class JudgeFigures:
+    queue: str
+    model: str
+    items: int = 0  # decided by a human after the judge suggested
+    agreed: int = 0  # the human's verdict was the suggested one
+    rate: float | None = None
+    interval: tuple[float, float] = (0.0, 1.0)
+    kappa: float | None = None
+
+
+@dataclass
 class Report:
     flags: list[FlagFigures] = field(default_factory=list)
     failure_modes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # queue -> week -> reason -> n
     reviewers: list[ReviewerFigures] = field(default_factory=list)
     agreement: list[Agreement] = field(default_factory=list)
+    judges: list[JudgeFigures] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +134,7 @@ def build(items: Iterable[QueueItem]) -> Report:
     durations: dict[str, list[int]] = defaultdict(list)
     counts: Counter[str] = Counter()
     labels: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    judged: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
     for item in items:
         d = standing_decision(item)
         opinions = _opinions(item)
@@ -135,6 +150,11 @@ def build(items: Iterable[QueueItem]) -> Report:
                 lb.append(opinions[b].verdict)
         if d is None or d.by != "human":
             continue
+        latest = {s.model: s.verdict for s in item.suggestions}  # oldest first: the last per model wins
+        for model, verdict in latest.items():
+            human, judge = judged[(item.queue, model)]
+            human.append(d.verdict)
+            judge.append(verdict)
         confirmed = d.verdict in CONFIRMS
         for f in item.item.flags:
             fig = flags.setdefault(f.reason, FlagFigures(f.reason))
@@ -160,4 +180,11 @@ def build(items: Iterable[QueueItem]) -> Report:
         failure_modes={q: {w: dict(c.most_common()) for w, c in sorted(weeks.items())} for q, weeks in sorted(modes.items())},
         reviewers=reviewers,
         agreement=[Agreement(a, b, len(la), cohen_kappa(la, lb)) for (a, b), (la, lb) in sorted(labels.items())],
+        judges=[_judge(q, m, human, judge) for (q, m), (human, judge) in sorted(judged.items())],
     )
+
+
+def _judge(queue: str, model: str, human: list[str], judge: list[str]) -> JudgeFigures:
+    agreed = sum(h == j for h, j in zip(human, judge, strict=True))
+    return JudgeFigures(queue, model, len(human), agreed, agreed / len(human), wilson(agreed, len(human)),
+                        cohen_kappa(human, judge))

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         OutputItem,
         QueueItem,
         QueueSettings,
+        Suggestion,
     )
 
 APPROVALS = ("approve", "correct")
@@ -46,8 +47,8 @@ def check_human(name: str) -> str:
     return name
 
 
-def check_shape(item: OutputItem | ActionItem, d: DecisionIn) -> None:
-    """A decision fits its item: text corrections for outputs, edited arguments for actions,
+def check_shape(item: OutputItem | ActionItem, d: DecisionIn | Suggestion) -> None:
+    """A decision (or a judge's suggestion) fits its item: text corrections for outputs, edited arguments for actions,
     and a correction changes something."""
     from .models import OutputItem, corrected_text
 
@@ -68,8 +69,8 @@ def check_shape(item: OutputItem | ActionItem, d: DecisionIn) -> None:
             raise Invalid("the edited arguments are the same as the request", hint="approve it instead")
 
 
-def check_reasons(item: OutputItem | ActionItem, d: DecisionIn, settings: QueueSettings) -> None:
-    """A human's reasons come from the queue's taxonomy (policies and deadlines give their own)."""
+def check_reasons(item: OutputItem | ActionItem, d: DecisionIn | Suggestion, settings: QueueSettings) -> None:
+    """A human's (or a judge's) reasons come from the queue's taxonomy (policies and deadlines give their own)."""
     allowed = settings.reasons_for(item.kind)
     unknown = [r for r in d.reasons if r not in allowed]
     if unknown:

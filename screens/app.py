@@ -7,6 +7,7 @@ and does all queue I/O in thread workers that post messages back; only handlers 
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -31,6 +32,7 @@ from .source import Source
 # The review screen, dialogs, pydantic models and settings load on first use, after the
 # queue screen has painted (see storage.peek).
 if TYPE_CHECKING:
+    from reviewer.judge import Judge
     from reviewer.models import BatchResult
     from reviewer.queue import ReviewQueue
 
@@ -81,8 +83,9 @@ class ReviewerApp(App[None]):
 
     def __init__(self, open_queue: Callable[[], ReviewQueue], *, reviewer: str,
                  config: dict[str, Any] | None = None, keymap: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow,
-                 peek: Callable[[], Any] | None = None, sign_in: str | None = None) -> None:
+                 peek: Callable[[], Any] | None = None, sign_in: str | None = None, judge: Judge | None = None) -> None:
         super().__init__()
+        self._judge = judge  # else built from judge_model (reviewer.toml) or REVIEWER_JUDGE_MODEL when first asked
         self._open_queue = open_queue
         self._sign_in = sign_in  # a gateway URL whose token each session asks for (reviewer web)
         self._peek = peek
@@ -96,6 +99,22 @@ class ReviewerApp(App[None]):
         self._inert = InertFilter()
         self._seen_urgent: frozenset[str] = frozenset()  # high and critical actions already announced
         self._urgent_primed = False  # the first look only learns what is already there
+
+    @property
+    def judge_model(self) -> str | None:
+        """The model `j` asks on the review screen, if one is set."""
+        if self._judge is not None:
+            return self._judge.model
+        return self._config.get("judge_model") or os.environ.get("REVIEWER_JUDGE_MODEL") or None
+
+    def judge(self) -> Judge | None:
+        """The judge `j` asks (built on first use: litellm loads in the worker that calls it)."""
+        if self._judge is None and (model := self.judge_model):
+            from reviewer.judge import Judge
+
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            self._judge = Judge(model)
+        return self._judge
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         return [*super().get_line_filters(), self._inert]

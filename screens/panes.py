@@ -200,10 +200,46 @@ def last_decision(d: Decision) -> Text:
     return t
 
 
-def context(it: OutputItem | ActionItem, guidance: str | None, q: QueueItem | None = None) -> Text:
-    """The left pane: the item's history, why it is here, the guidelines, conversation,
-    documents, metadata."""
-    parts = [history(q) if q is not None else Text(), flags(it), guidelines(guidance), conversation(it),
+def suggestion(q: QueueItem, judge: str | None, asking: bool = False) -> Text:
+    """The latest judge's suggestion, never a decision: its verdict, confidence, reasons and
+    rationale, and the keys that take it. Without one, how to ask a judge (`judge`: the
+    configured model, if any)."""
+    t = Text()
+    if not q.suggestions:
+        if asking:
+            t.append_text(heading("\nSuggestion"))
+            t.append("\nasking the judge…", style="dim italic")
+        elif judge and q.status in OPEN:
+            t.append("\nj: ask the judge (", style="dim")
+            t.append_text(line(judge, "dim", 60))
+            t.append(")", style="dim")
+        return t
+    s = q.suggestions[-1]
+    t.append_text(heading("\nSuggestion"))
+    t.append(" by ", style="dim")
+    t.append_text(line(s.model, "dim", 60))
+    t.append("\n")
+    t.append(s.verdict, style=VERDICT_STYLE.get(s.verdict, "bold"))
+    t.append(f"  confidence {s.confidence:.2f}", style="dim")
+    if s.reasons:
+        t.append("  ")
+        t.append_text(line(", ".join(s.reasons), "magenta", 200))
+    if s.rationale:
+        t.append("\n")
+        t.append_text(plain(s.rationale, "italic", limit=1000))
+    keys = [k for k, ok in (("C: take the correction", s.verdict == "correct"), ("R: reject with these reasons",
+                                                                                  bool(s.reasons))) if ok]
+    if keys and q.status in OPEN:
+        t.append("\n" + " · ".join(keys), style="dim")
+    return t
+
+
+def context(it: OutputItem | ActionItem, guidance: str | None, q: QueueItem | None = None,
+            judge: str | None = None, asking: bool = False) -> Text:
+    """The left pane: the item's history, why it is here, the judge's suggestion, the
+    guidelines, conversation, documents, metadata."""
+    parts = [history(q) if q is not None else Text(), flags(it),
+             suggestion(q, judge, asking) if q is not None else Text(), guidelines(guidance), conversation(it),
              documents(it), metadata(it)]
     return Text("\n").join(p for p in parts if p)
 

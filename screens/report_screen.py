@@ -79,6 +79,17 @@ def render(r: Report, wide: bool = True) -> list[Table | Text]:
             agree.add_row(Text(f"{safe_line(a.a, 20)} / {safe_line(a.b, 20)}"), str(a.items),
                           "-" if a.kappa is None else f"{a.kappa:.2f}", bar(max(0.0, a.kappa or 0.0), "cyan"))
         parts.append(agree)
+    if r.judges:
+        judges = Table(title="Judges: how often reviewers decided what the judge suggested", expand=True,
+                       title_justify="left")
+        for col in ("queue", "model", "items", "agreed", "rate", *([""] if wide else []), "kappa"):
+            judges.add_column(col)
+        for j in r.judges:
+            judges.add_row(Text(safe_line(j.queue, 30)), Text(safe_line(j.model, 40)), str(j.items), str(j.agreed),
+                           f"{j.rate:.0%}" if j.rate is not None else "-",
+                           *([bar(j.rate or 0.0, "green")] if wide else []),
+                           "-" if j.kappa is None else f"{j.kappa:.2f}")
+        parts.append(judges)
     return parts
 
 

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -33,9 +34,13 @@ from reviewer.models import (
     OutputItem,
     QueueItem,
     QueueSettings,
+    Suggestion,
     corrected_text,
 )
 from reviewer.queue import ReviewQueue
+
+if TYPE_CHECKING:
+    from reviewer.judge import Judge
 from reviewer.rules import is_critical_action, standing_decision
 from reviewer.safe_text import DISPLAY_LIMIT, safe_line
 
@@ -57,7 +62,8 @@ from .source import Source
 from .text import heading, line, plain
 
 LOOKAHEAD = 25
-DECIDING = ("approve", "approve_with_comment", "reject", "correct", "edit_external", "edit_arguments")  # hidden without a lease
+DECIDING = ("approve", "approve_with_comment", "reject", "correct", "edit_external", "edit_arguments",
+            "take_correction", "reject_suggested")  # hidden without a lease
 MODES = ("output", "inline", "side")
 
 
@@ -85,6 +91,12 @@ class ReviewScreen(AppScreen):
         Binding("v", "full_text", "Full text", show=False, priority=True, id="review.full_text"),
         Binding("equals_sign", "similar", "Similar", show=False, priority=True, id="review.similar",
                 tooltip="Back to the list, showing this item and its near-duplicates, marked"),
+        Binding("j", "judge", "Ask judge", show=False, priority=True, id="review.judge",
+                tooltip="Ask the LLM judge for a suggestion (judge_model in reviewer.toml)"),
+        Binding("C", "take_correction", "Take suggested correction", show=False, priority=True,
+                id="review.take_correction", tooltip="Open the judge's correction in the editor"),
+        Binding("R", "reject_suggested", "Reject as suggested", show=False, priority=True,
+                id="review.reject_suggested", tooltip="Open the reject picker with the judge's reasons ticked"),
         Binding("question_mark", "app.help", "Help", priority=True, id="review.help"),
         Binding("q,escape", "back", "Back", priority=True, id="review.back"),
     ]
@@ -100,6 +112,13 @@ class ReviewScreen(AppScreen):
         def __init__(self, old: Lease, new: Lease | None, error: str | None) -> None:
             super().__init__()
             self.old, self.new, self.error = old, new, error
+
+    class Judged(Message):
+        """The judge's answer for item `item_id`: a stored suggestion, or why there is none."""
+
+        def __init__(self, item_id: str, suggestion: Suggestion | None, error: str | None) -> None:
+            super().__init__()
+            self.item_id, self.suggestion, self.error = item_id, suggestion, error
 
     def __init__(self, source: Source, index: int, item_id: str | None = None, total: int = 0) -> None:
         super().__init__()
@@ -117,6 +136,7 @@ class ReviewScreen(AppScreen):
         self.settings = QueueSettings()  # the shown item's queue's: guidelines, reasons, lease
         self.offline = False  # showing that the gateway is away (a decision waits in the outbox)
         self._keys: tuple[bool, bool] | None = None  # (held, an action): what the footer offers
+        self.asking: set[str] = set()  # items the judge is being asked about
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading…", style="dim"), id="item-title")
@@ -261,9 +281,12 @@ class ReviewScreen(AppScreen):
     def show(self, q: QueueItem, note: str | None) -> None:
         self.query_one("#item-title", Static).update(panes.title(q, self.rapp.clock(), self.lease is not None, note,
                                                                  self.progress.text(time.monotonic())))
-        self.query_one("#context-text", Static).update(
-            panes.context(q.item, self.settings.guidelines, q))
+        self.show_context(q)
         self.show_main()
+
+    def show_context(self, q: QueueItem) -> None:
+        self.query_one("#context-text", Static).update(
+            panes.context(q.item, self.settings.guidelines, q, self.rapp.judge_model, q.id in self.asking))
 
     def _layout(self, *, scroll: bool, diff: bool, preview: bool) -> None:
         self.query_one("#main-scroll").display = scroll
@@ -397,8 +420,9 @@ class ReviewScreen(AppScreen):
 
         self.app.push_screen(CommentDialog("Approve, with a comment:"), commented)
 
-    def edit_arguments(self) -> None:
-        """An action: edit the arguments as JSON, confirm the diff, approve as `correct`."""
+    def edit_arguments(self, start: dict | None = None) -> None:
+        """An action: edit the arguments as JSON (from `start`, else as requested), confirm
+        the diff, approve as `correct`."""
         if not self._can_decide():
             return
         assert self.item is not None and isinstance(self.item.item, ActionItem)
@@ -418,14 +442,14 @@ class ReviewScreen(AppScreen):
                     comment = ok if isinstance(ok, str) else None
                     self._confirm_critical(lambda: self.decide("correct", arguments=value, comment=comment))
                 else:
-                    self.edit_arguments()
+                    self.edit_arguments(value)
 
             self.app.push_screen(ConfirmCorrection(before, after, title="Approve with these arguments?"),
                                  confirmed)
 
-        self.app.push_screen(ArgumentsEditor(tool, original), edited)
+        self.app.push_screen(ArgumentsEditor(tool, start if start is not None else original), edited)
 
-    def action_reject(self) -> None:
+    def action_reject(self, chosen: list[str] | None = None) -> None:
         if not self._can_decide() or self.item is None:
             return
         reasons = self.settings.reasons_for(self.item.kind)
@@ -434,7 +458,7 @@ class ReviewScreen(AppScreen):
             if result is not None:
                 self.decide("reject", reasons=result[0], comment=result[1])
 
-        self.app.push_screen(RejectDialog(reasons), done)
+        self.app.push_screen(RejectDialog(reasons, chosen=chosen or []), done)
 
     def _to_correct(self) -> str | None:
         """The output text to correct, or None: an action goes to the argument editor instead,
@@ -446,7 +470,7 @@ class ReviewScreen(AppScreen):
             return None
         return self.item.item.output
 
-    def action_correct(self) -> None:
+    def action_correct(self, start: str | None = None) -> None:
         if (original := self._to_correct()) is None:
             return
 
@@ -454,7 +478,7 @@ class ReviewScreen(AppScreen):
             if text is not None:
                 self.confirm_correction(original, text)
 
-        self.app.push_screen(CorrectScreen(self.correction or original), edited)
+        self.app.push_screen(CorrectScreen(start or self.correction or original), edited)
 
     def confirm_correction(self, original: str, text: str) -> None:
         text = corrected_text(text)
@@ -473,6 +497,69 @@ class ReviewScreen(AppScreen):
                 self.action_correct()
 
         self.app.push_screen(ConfirmCorrection(original, text), confirmed)
+
+    # -- the judge's suggestion (never a decision: it only fills the editor or the picker) --
+
+    def _suggested(self, what: str) -> Suggestion | None:
+        """The latest suggestion, if it has `what` (a correction, reasons); else says why not."""
+        found = self.item.suggestions[-1] if self.item is not None and self.item.suggestions else None
+        has = found is not None and (found.verdict == "correct" if what == "correction" else bool(found.reasons))
+        if not has:
+            self.notify(f"No suggested {what} for this item" + (": j asks the judge." if found is None else "."),
+                        severity="warning")
+            return None
+        return found
+
+    def action_take_correction(self) -> None:
+        if (s := self._suggested("correction")) is None:
+            return
+        if s.arguments is not None:
+            self.edit_arguments(s.arguments)
+        elif s.correction is not None:
+            self.action_correct(s.correction)
+
+    def action_reject_suggested(self) -> None:
+        if (s := self._suggested("reasons")) is not None:
+            self.action_reject(s.reasons)
+
+    def action_judge(self) -> None:
+        q = self.item
+        if q is None or self.busy:
+            return
+        judge = self.rapp.judge()
+        if judge is None:
+            self.notify("No judge set: add judge_model = \"openai/gpt-4o-mini\" to reviewer.toml (or set "
+                        "REVIEWER_JUDGE_MODEL), with the assist extra installed.", severity="warning", markup=False)
+            return
+        if q.id in self.asking:
+            return
+        self.asking.add(q.id)
+        self.show_context(q)
+        self._ask(judge, self.rapp.wait_queue, self.rapp.reviewer, q, self.settings)
+
+    @work(thread=True, group="judge", exit_on_error=False)
+    def _ask(self, judge: Judge, queue: Callable[[], ReviewQueue], reviewer: str, q: QueueItem,
+             settings: QueueSettings) -> None:
+        try:
+            made = queue().suggest(judge(q, settings), actor=reviewer)
+        except Exception as e:  # shown to the reviewer; the screen goes on
+            hint = getattr(e, "hint", None)
+            self.post_message(self.Judged(q.id, None, f"{e}" + (f" ({hint})" if hint else "")))
+        else:
+            self.post_message(self.Judged(q.id, made, None))
+
+    def on_review_screen_judged(self, msg: Judged) -> None:
+        self.asking.discard(msg.item_id)
+        if self.item is None or self.item.id != msg.item_id:
+            return  # the screen moved on (the suggestion is stored: the item shows it when opened)
+        if msg.suggestion is not None:
+            s = msg.suggestion
+            kept = [x for x in self.item.suggestions if (x.model, x.prompt_version) != (s.model, s.prompt_version)]
+            self.item = self.item.model_copy(update={"suggestions": [*kept, s]})
+            self.notify(f"The judge suggests {s.verdict} (confidence {s.confidence:.2f}).", markup=False)
+        else:
+            self.notify(safe_line(f"The judge could not answer: {msg.error}", 300), severity="error", markup=False)
+        self.show_context(self.item)
 
     def action_edit_external(self) -> None:
         if (original := self._to_correct()) is None:

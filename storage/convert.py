@@ -16,6 +16,7 @@ from reviewer.models import (
     ItemSummary,
     OutputItem,
     QueueItem,
+    Suggestion,
     parse_item,
 )
 
@@ -217,10 +218,11 @@ class Row:
         self._mapping = mapping
 
 
-def queue_item(row: Any, history: list[Decision]) -> QueueItem:
-    """An item row and its decisions as a QueueItem (read back: the limits are not re-checked)."""
+def queue_item(row: Any, history: list[Decision], drafts: list[Suggestion] | None = None) -> QueueItem:
+    """An item row, its decisions and its judges' suggestions as a QueueItem (read back: the
+    limits are not re-checked)."""
     return QueueItem.model_validate({**summary_kwargs(row), "item": parse_item(row.payload, stored=True),
-                                     "decisions": history}, context=STORED)
+                                     "decisions": history, "suggestions": drafts or []}, context=STORED)
 
 
 def decision(row: Any) -> Decision:

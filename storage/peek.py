@@ -108,6 +108,7 @@ def get_document(url: str, item_id: str) -> dict[str, Any] | None:
             ds = conn.execute("SELECT * FROM decisions WHERE item_id = ? ORDER BY seq", (item_id,)).fetchall()
             trail = conn.execute("SELECT at, actor, action, detail FROM audit WHERE item_id = ? ORDER BY seq",
                                  (item_id,)).fetchall()
+            drafts = conn.execute("SELECT payload FROM suggestions WHERE item_id = ? ORDER BY seq", (item_id,)).fetchall()
         except sqlite3.Error:
             return None
     if row is None:
@@ -120,6 +121,7 @@ def get_document(url: str, item_id: str) -> dict[str, Any] | None:
     doc["flags"] = json.loads(doc["flags"])
     doc["item"] = json.loads(row["payload"])
     doc["decisions"] = [_decision(d) for d in ds]
+    doc["suggestions"] = [json.loads(d["payload"]) for d in drafts]
     doc["audit"] = [{"at": a["at"], "actor": a["actor"], "action": a["action"], "detail": json.loads(a["detail"])}
                     for a in trail]
     return doc
@@ -137,7 +139,15 @@ def as_queue_item(doc: dict[str, Any]) -> QueueItem:
     """`get_document`'s answer as a QueueItem. The item is validated (one kind's schema, not
     the union's); the row around it was validated when it was written, so it is assembled as
     it is: building QueueItem's own validator would cost `show --json` a third of its time."""
-    from reviewer.models import ActionItem, Decision, FlagSummary, OutputItem, QueueItem
+    from reviewer.models import (
+        STORED,
+        ActionItem,
+        Decision,
+        FlagSummary,
+        OutputItem,
+        QueueItem,
+        Suggestion,
+    )
 
     kind = OutputItem if doc["kind"] == "output" else ActionItem
     fields = {k: doc[k] for k in FIELDS}  # (the audit trail is not part of QueueItem)
@@ -146,4 +156,6 @@ def as_queue_item(doc: dict[str, Any]) -> QueueItem:
     fields["flags"] = [FlagSummary(**f) for f in doc["flags"]]
     return QueueItem.model_construct(**fields, item=kind.model_validate(doc["item"]),
                                      decisions=[Decision.model_validate(d | {"decided_at": _time(d["decided_at"])})
-                                                for d in doc["decisions"]])
+                                                for d in doc["decisions"]],
+                                     suggestions=[Suggestion.model_validate(x, context=STORED)
+                                                  for x in doc.get("suggestions", [])])

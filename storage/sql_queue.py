@@ -33,6 +33,7 @@ from reviewer.errors import (
     no_item,
 )
 from reviewer.models import (
+    STORED,
     ActionItem,
     AuditEntry,
     BatchIn,
@@ -49,6 +50,7 @@ from reviewer.models import (
     OutputItem,
     QueueItem,
     QueueSettings,
+    Suggestion,
     check_label,
     new_id,
     parse_item,
@@ -64,7 +66,7 @@ from . import queries as sq
 from .engine import is_sqlite, make_engine, sqlite_file
 from .errors import storage_error
 from .schema import CLAIMED_SQL
-from .tables import audit, cursors, decisions, items, queue_settings
+from .tables import audit, cursors, decisions, items, queue_settings, suggestions
 
 BATCH = 500  # ids per IN (...) lookup
 FEED_LOCK = 7263001  # PostgreSQL advisory lock: decision writers share it, feed readers take it alone
@@ -289,7 +291,8 @@ class SqlQueue:
                 for d in conn.execute(select(decisions).where(decisions.c.item_id.in_(chunk))
                                       .order_by(decisions.c.seq)):
                     history.setdefault(d.item_id, []).append(cv.decision(d))
-                out += [cv.queue_item(rows[x], history.get(x, [])) for x in chunk if x in rows]
+                drafts = self._suggestions(conn, chunk)
+                out += [cv.queue_item(rows[x], history.get(x, []), drafts.get(x, [])) for x in chunk if x in rows]
         return out
 
     def _get(self, conn: Connection, item_id: str) -> QueueItem:
@@ -297,7 +300,38 @@ class SqlQueue:
         if row is None:
             raise no_item(item_id)
         ds = conn.execute(select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.seq))
-        return cv.queue_item(row, [cv.decision(d) for d in ds])
+        return cv.queue_item(row, [cv.decision(d) for d in ds], self._suggestions(conn, [item_id]).get(item_id, []))
+
+    def _suggestions(self, conn: Connection, item_ids: list[str]) -> dict[str, list[Suggestion]]:
+        found: dict[str, list[Suggestion]] = {}
+        for r in conn.execute(select(suggestions.c.item_id, suggestions.c.payload)
+                              .where(suggestions.c.item_id.in_(item_ids)).order_by(suggestions.c.seq)):
+            found.setdefault(r.item_id, []).append(Suggestion.model_validate_json(r.payload, context=STORED))
+        return found
+
+    # -- suggestions --------------------------------------------------------------------
+
+    def suggest(self, suggestion: Suggestion, *, actor: str) -> Suggestion:
+        now = self.clock()
+        with self._write() as conn:
+            row = conn.execute(select(items.c.payload, items.c.queue).where(items.c.id == suggestion.item_id)).first()
+            if row is None:
+                raise no_item(suggestion.item_id)
+            item = parse_item(row.payload, stored=True)
+            rules.check_shape(item, suggestion)
+            rules.check_reasons(item, suggestion, self._settings(conn, row.queue))
+            stored = suggestion.model_copy(update={"created_at": now, "by": actor})
+            key = (suggestions.c.item_id == stored.item_id, suggestions.c.model == stored.model,
+                   suggestions.c.prompt_version == stored.prompt_version)
+            conn.execute(suggestions.delete().where(*key))
+            conn.execute(insert(suggestions).values(item_id=stored.item_id, model=stored.model,
+                                                    prompt_version=stored.prompt_version,
+                                                    payload=stored.model_dump_json(), created_at=cv.naive(now)))
+            self._audit(conn, [{"actor": actor, "action": "suggest", "item_id": stored.item_id,
+                                "detail": {"model": stored.model, "prompt_version": stored.prompt_version,
+                                           "verdict": stored.verdict, "confidence": stored.confidence,
+                                           "cost_usd": stored.cost_usd}}], now)
+        return stored
 
     def list_items(
         self,

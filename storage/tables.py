@@ -99,6 +99,21 @@ class AuditRow(SQLModel, table=True):
     origin: str | None = Field(default=None, sa_column=Column(Text))
 
 
+class SuggestionRow(SQLModel, table=True):
+    """A judge's suggestion for an item (`reviewer.models.Suggestion` as JSON), one per item,
+    model and prompt version: asking again replaces it."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_key", "item_id", "model", "prompt_version", unique=True),)
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
+    item_id: str = Field(sa_column=Column(Text, ForeignKey("items.id"), nullable=False))
+    model: str = Field(sa_column=Column(Text, nullable=False))
+    prompt_version: str = Field(sa_column=Column(Text, nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
 class CursorRow(SQLModel, table=True):
     """Named export cursors: the last decision seq an exporter has written."""
 
@@ -139,3 +154,4 @@ audit: Table = AuditRow.__table__  # type: ignore[attr-defined]
 cursors: Table = CursorRow.__table__  # type: ignore[attr-defined]
 queue_settings: Table = QueueSettingsRow.__table__  # type: ignore[attr-defined]
 tokens: Table = TokenRow.__table__  # type: ignore[attr-defined]
+suggestions: Table = SuggestionRow.__table__  # type: ignore[attr-defined]

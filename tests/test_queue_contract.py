@@ -560,3 +560,46 @@ def test_a_reviewers_reasons_come_from_the_queues_taxonomy(queue):
     queue.decide("out-1", DecisionIn(verdict="reject", reviewer="alice", reasons=["made_up"]))
     with pytest.raises(Invalid):
         queue.decide("out-2", DecisionIn(verdict="reject", reviewer="alice", reasons=["tone"]))
+
+
+def suggestion(item_id: str, **kw):
+    from reviewer.models import Suggestion
+
+    base = {"item_id": item_id, "model": "openai/gpt-4o-mini", "prompt_version": "judge-v1@abc",
+            "verdict": "reject", "reasons": ["hallucination"], "rationale": " ".join(HOSTILE), "confidence": 0.7,
+            "tokens_in": 120, "tokens_out": 40, "cost_usd": 0.0002}
+    return Suggestion.model_validate(base | kw)
+
+
+def test_a_suggestion_is_stored_with_the_item_and_never_decides_it(queue):
+    queue.enqueue(output(1))
+    made = queue.suggest(suggestion("out-1"), actor="judge-runner")
+    assert made.created_at is not None and made.by == "judge-runner"
+    got = queue.get("out-1")
+    assert got.status == "pending" and got.decisions == []  # a suggestion is not a decision
+    [s] = got.suggestions
+    assert (s.verdict, s.reasons, s.rationale, s.cost_usd) == ("reject", ["hallucination"], " ".join(HOSTILE), 0.0002)
+    # asking the same model with the same prompt again replaces it; another prompt adds one
+    queue.suggest(suggestion("out-1", verdict="approve", reasons=[], confidence=0.9), actor="judge-runner")
+    queue.suggest(suggestion("out-1", prompt_version="queue@def"), actor="judge-runner")
+    got = queue.get_many(["out-1"])[0]
+    assert [(s.prompt_version, s.verdict) for s in got.suggestions] == [("judge-v1@abc", "approve"),
+                                                                         ("queue@def", "reject")]
+    assert queue.claim("out-1", "alice").item.suggestions[-1].prompt_version == "queue@def"
+    assert [a.action for a in queue.audit("out-1")].count("suggest") == 3
+
+
+def test_a_suggestion_must_fit_its_item_and_the_queues_reasons(queue):
+    queue.enqueue_many([output(1), action(2)])
+    with pytest.raises(Invalid, match="taxonomy"):
+        queue.suggest(suggestion("out-1", reasons=["made_up"]), actor="j")
+    with pytest.raises(Invalid, match="correction needs"):
+        queue.suggest(suggestion("out-1", verdict="correct"), actor="j")
+    with pytest.raises(Invalid, match="arguments"):
+        queue.suggest(suggestion("act-2", verdict="correct", reasons=["wrong_arguments"],
+                                 correction="text"), actor="j")
+    with pytest.raises(NotFound):
+        queue.suggest(suggestion("nope"), actor="j")
+    ok = queue.suggest(suggestion("act-2", verdict="correct", reasons=["wrong_arguments"],
+                                  arguments={"amount": 1}), actor="j")
+    assert queue.get("act-2").suggestions == [ok]

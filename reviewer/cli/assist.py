@@ -57,3 +57,62 @@ def replay(c: Ctx, golden: TextIO, model: str, threshold: float, concurrency: in
             say("nothing to replay: no line of the file is a golden entry (reviewer export --format golden)",
                 err=True, fg="red")
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--model", required=True, help="The judge model, as litellm names it (openai/gpt-4o-mini).")
+@click.option("--queue", "queue_name", help="Only this queue.")
+@click.option("--kind", type=click.Choice(["output", "action"]), help="Only outputs or actions.")
+@click.option("--flag", help="Only items flagged with this reason (or a prefix ending in '.').")
+@click.option("--tag", help="Only items with this tag.")
+@click.option("--limit", type=click.IntRange(1), help="At most this many items (the first in priority order).")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Judge calls in flight at once.")
+@click.option("--mock-response", metavar="JSON", help="Dry run: the judge answers every item with JSON, "
+                                                      "calling no provider (tokens and cost are estimates).")
+@pass_ctx
+def suggest(c: Ctx, model: str, queue_name: str | None, kind: str | None, flag: str | None, tag: str | None,
+            limit: int | None, concurrency: int, mock_response: str | None) -> None:
+    """Let an LLM judge draft a suggestion for each open item: a verdict, reasons from the
+    queue's taxonomy, a correction where one applies, a rationale and a confidence. A
+    suggestion is never a decision: the reviewer sees it beside the item and takes its
+    correction (C) or its reasons (R), or ignores it.
+
+    \b
+      reviewer suggest --model openai/gpt-4o-mini --queue finchat
+      reviewer suggest --model anthropic/claude-3-5-haiku-latest --kind action --limit 50
+
+    Items that already have a suggestion from MODEL and the queue's current prompt are
+    skipped, so a second run only pays for what is new. The prompt is reviewer's built-in
+    judge-v1, or the queue's own (reviewer queue set NAME --judge-prompt FILE). Provider keys
+    come from the environment, as litellm reads them (OPENAI_API_KEY, ...).
+    """
+    import os
+
+    from ..errors import ReviewerError
+    from ..judge import Judge, missing_keys
+    from ..models import ItemFilter
+    from ..suggest import suggest as run
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    if mock_response is None and (missing := missing_keys(model)):
+        raise ReviewerError(f"{model} needs {', '.join(missing)}", hint=f"set {missing[0]} in the environment, "
+                            "or try a dry run with --mock-response")
+    flt = ItemFilter(queue=queue_name, kind=kind, flag=flag, tag=tag)
+    total = c.queue.count(flt.model_copy(update={"status": ["pending", "claimed"]}))
+    total = min(total, limit) if limit else total
+    if total == 0:
+        say("no open items match: nothing to judge")
+        return
+    with click.progressbar(length=total, label=f"judging with {model}", file=sys.stderr,
+                           show_pos=True, item_show_func=lambda cost: cost) as bar:  # cost so far
+        r = run(c.queue, Judge(model, mock_response=mock_response), model, flt, actor=c.reviewer(), limit=limit,
+                concurrency=concurrency,
+                progress=lambda n, so_far: bar.update(n, f"${so_far.cost_usd:.4f}"))
+    for item_id, why in list(r.failed.items())[:10]:
+        say(f"failed {item_id}: {why}", err=True, fg="red")
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(r.verdicts.items())) or "none"
+    say(f"suggested {r.suggested} ({verdicts}), skipped {r.skipped} already judged, failed {len(r.failed)}; "
+        f"{r.tokens:,} tokens, cost ${r.cost_usd:.4f}")
+    if r.failed and not r.suggested:
+        sys.exit(1)

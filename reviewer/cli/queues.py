@@ -42,6 +42,7 @@ def describe(name: str, s: QueueSettings, own: bool) -> str:
              f"  lease: {int(s.lease_seconds)} s" + ("" if s.lease_s is not None else " (default)"),
              f"  reviews per item: {s.reviews_per_item}",
              "  notify: " + ("; ".join(_rule(r) for r in s.notify) if s.notify else "(nobody)"),
+             "  judge prompt: " + (f"its own ({len(s.judge_prompt):,} chars)" if s.judge_prompt else "the built-in one"),
              "  guidelines: " + (s.guidelines if s.guidelines else "(none)")]
     return "\n".join(lines)
 
@@ -78,12 +79,16 @@ def queue_group() -> None:
 @click.option("--notify-flag", "notify_flags", multiple=True, metavar="REASON",
               help="Outputs flagged with this reason (a prefix such as guardrail.; repeatable).")
 @click.option("--no-notify", is_flag=True, help="Announce nothing any more.")
+@click.option("--judge-prompt", "judge_prompt", type=click.File(encoding="utf-8"), metavar="FILE",
+              help="The judge's prompt for this queue (reviewer suggest; $task, $reasons, $guidelines ... "
+                   "as in the built-in one); '-' reads stdin. Kept in the queue, versioned by its hash.")
+@click.option("--default-judge-prompt", is_flag=True, help="Go back to the built-in judge prompt.")
 @click.option("--json", "as_json", is_flag=True, help="Print the resulting settings as JSON.")
 @pass_ctx
 def set_(c: Ctx, name: str, two_approvers: bool | None, reasons: str | None, guidelines: str | None,
          guidelines_file: Any, lease: str | None, reviews_per_item: int | None, notify_to: tuple[str, ...],
          notify_kinds: tuple[str, ...], notify_min_risk: str, notify_flags: tuple[str, ...], no_notify: bool,
-         as_json: bool) -> None:
+         judge_prompt: Any, default_judge_prompt: bool, as_json: bool) -> None:
     """Change some of queue NAME's rules; the others keep their values."""
     from pydantic import ValidationError
 
@@ -109,6 +114,10 @@ def set_(c: Ctx, name: str, two_approvers: bool | None, reasons: str | None, gui
                               "flags": list(notify_flags)} for to in notify_to]
     elif no_notify:
         changes["notify"] = []
+    if judge_prompt is not None:
+        changes["judge_prompt"] = judge_prompt.read().strip() or None
+    elif default_judge_prompt:
+        changes["judge_prompt"] = None
     if not changes:
         raise click.UsageError("nothing to change: give at least one option (see --help)")
     current = c.queue.queue_settings(name)

@@ -103,6 +103,11 @@ def render_item(q: Mapping[str, Any]) -> str:
                 it["output"].splitlines(), d["correction"].splitlines(), "output", "correction", lineterm="", n=2)][2:]
         if d.get("arguments") is not None:
             lines.append("[approved arguments]\n" + safe(json.dumps(d["arguments"], indent=2, ensure_ascii=False)))
+    for sg in q.get("suggestions", []):
+        lines.append(f"\nsuggestion by {safe_line(sg['model'], 80)} ({safe_line(sg['prompt_version'], 40)}): "
+                     f"{sg['verdict']} at confidence {sg['confidence']:.2f}"
+                     + (f" reasons={','.join(safe_line(r, 40) for r in sg['reasons'])}" if sg.get("reasons") else "")
+                     + (f"\n  {safe_line(sg['rationale'], 400)}" if sg.get("rationale") else ""))
     if q.get("audit"):
         lines.append("\naudit trail:")
         for a in q["audit"]:

@@ -23,6 +23,8 @@ def report(c: Ctx, queues: tuple[str, ...], as_json: bool) -> None:
     failures   per queue and ISO week: the reasons of rejects and corrections
     reviewers  decisions, median time per decision, and Cohen's kappa between reviewers
                who decided the same items
+    judges     per queue and judge model (reviewer suggest): how often the reviewer's
+               verdict was the suggested one, and the kappa between judge and humans
     """
     from ..export import decided_items
     from ..report import build
@@ -57,3 +59,8 @@ def report(c: Ctx, queues: tuple[str, ...], as_json: bool) -> None:
         say(table(["reviewers", "items", "kappa"],
                   [[f"{a.a} / {a.b}", str(a.items), "-" if a.kappa is None else f"{a.kappa:.2f}"]
                    for a in r.agreement]))
+    say("\nJudges: how often did the reviewer decide what the judge suggested?")
+    say(table(["queue", "model", "items", "agreed", "rate", "95% interval", "kappa"],
+              [[j.queue, j.model, str(j.items), str(j.agreed), pct(j.rate), f"{j.interval[0]:.0%}-{j.interval[1]:.0%}",
+                "-" if j.kappa is None else f"{j.kappa:.2f}"] for j in r.judges])
+        if r.judges else "  no decided item had a suggestion yet (reviewer suggest)")

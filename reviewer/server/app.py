@@ -49,6 +49,7 @@ from reviewer.models import (
     OutputItem,
     QueueItem,
     QueueSettings,
+    Suggestion,
 )
 from reviewer.policy import Policy, applied
 from reviewer.principal import Principal
@@ -339,6 +340,16 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
         access.require(p, "reviewer", "admin")
         access.item_allowed(p, queue, item_id)
         return queue.similar(item_id, limit=limit)
+
+    @app.post("/v1/items/{item_id}/suggestions", tags=["review"])
+    def suggest(item_id: str, body: Suggestion, p: Who, actor: str | None = None) -> Suggestion:
+        """Store a judge's suggestion for the item (never a decision); replaces the one from
+        the same model and prompt version."""
+        access.require(p, "reviewer", "admin")
+        if body.item_id != item_id:
+            raise Invalid(f"the suggestion is for {body.item_id!r}, not {item_id!r}")
+        access.item_allowed(p, queue, item_id)
+        return queue.suggest(body, actor=actor_of(p, actor))
 
     @app.post("/v1/batches", tags=["review"])
     def decide_many(body: api.Bulk, p: Who) -> BatchResult:

@@ -28,9 +28,10 @@ class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):
     # submitted before the comment was typed.
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="reject.cancel")]
 
-    def __init__(self, reasons: list[str], title: str = "Reject") -> None:
+    def __init__(self, reasons: list[str], title: str = "Reject", chosen: list[str] | None = None) -> None:
         super().__init__()
         self.reasons = reasons
+        self.chosen = set(chosen or [])  # ticked when it opens (a judge's suggested reasons)
         self.title_text = title
         self._commenting = False  # Tab went to the comment (its focus may still be on the way)
 
@@ -38,7 +39,7 @@ class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):
         with Vertical(id="dialog"):
             yield Static(Text(f"{self.title_text}: why?", style="bold"), id="dialog-title")
             yield ReasonList(
-                *[Selection(Text(f"{i}  {r}" if i < 10 else f"   {r}"), r)
+                *[Selection(Text(f"{i}  {r}" if i < 10 else f"   {r}"), r, r in self.chosen)
                   for i, r in enumerate(self.reasons, 1)],
                 id="reasons",
             )
