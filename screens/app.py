@@ -371,7 +371,7 @@ class ReviewerApp(App[None]):
 
 def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = None,
              config: dict[str, Any] | None = None, clock: Callable[[], datetime] = utcnow, peek: Callable[[], Any] | None = None,
-             sign_in: str | None = None) -> ReviewerApp:
+             sign_in: str | None = None, judge: Judge | None = None) -> ReviewerApp:
     """Build the app. `open_queue` runs in a worker; with `peek` (see storage.peek), after the
     first paint."""
     from reviewer.config import load_config, reviewer_name
@@ -386,4 +386,5 @@ def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = No
         clock=clock,
         peek=peek,
         sign_in=sign_in,
+        judge=judge,
     )

@@ -120,3 +120,19 @@ def test_action_screen(snap_compare, tmp_path, item_id):
 
     assert snap_compare(app_for(q), terminal_size=SIZE, run_before=ready)
     q.close()
+
+
+def test_review_screen_with_a_judges_suggestion(snap_compare, tmp_path):
+    from reviewer.models import Suggestion
+
+    q = make_queue(tmp_path)
+    q.suggest(Suggestion(item_id="fin-1", model="openai/gpt-4o-mini", prompt_version="judge-v1@test",
+                         verdict="correct", reasons=["wrong_numbers"], confidence=0.86,
+                         correction="Nordhavn reported net sales of SEK 4,812m and EBIT of SEK 611m.",
+                         rationale="Revenue and EBIT are swapped against the income statement."), actor="ann")
+
+    async def ready(pilot):
+        await open_item(pilot, "fin-1")
+
+    assert snap_compare(app_for(q), terminal_size=SIZE, run_before=ready)
+    q.close()

@@ -1,0 +1,108 @@
+"""`reviewer web` in a real browser: headless Chromium (Debian's chromium and chromium-driver,
+driven by selenium) loads the page, the queue's first item is opened and approved with the
+keyboard, and the decision is in the queue. A screenshot is kept in artifacts/.
+
+The terminal is drawn on a canvas, so the test reads the queue, not the pixels: opening the
+first row claims that item, and `a` records the decision. Skipped where Chromium is absent,
+except in CI, which installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reviewer.storage import SqlQueue
+
+from factories import action, output
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER) and not os.environ.get("CI"),
+    reason="needs Debian's chromium and chromium-driver (CI installs them)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, condition, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM or "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER or "/usr/bin/chromedriver"), options=opts)
+    yield driver
+    driver.quit()
+
+
+def test_the_app_in_a_browser_opens_an_item_and_approves_it_with_the_keyboard(tmp_path, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    db = f"sqlite:///{tmp_path / 'web.db'}"
+    q = SqlQueue.open(db)
+    q.enqueue_many([output(1, priority=0, output="the first answer"), output(2), action(3, risk="low")])
+    port = free_port()
+    env = {**os.environ, "REVIEWER_NAME": "browser-ann"}
+    server = subprocess.Popen([sys.executable, "-m", "reviewer", "--db", db, "web", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for("reviewer web to listen", lambda: _listening(port), 30)
+        browser.get(f"http://127.0.0.1:{port}")
+        # textual-serve marks the body once the app's first bytes arrive over its websocket
+        wait_for("the app's first frame", lambda: "-first-byte" in (
+            browser.find_element(By.TAG_NAME, "body").get_attribute("class") or ""))
+        time.sleep(3)  # the first page of rows, and the ORM behind it
+        # keys go to xterm's input (a click could land on a row: the app takes the mouse too)
+        browser.execute_script("document.querySelector('.xterm-helper-textarea').focus()")
+        ActionChains(browser).send_keys(Keys.ENTER).perform()  # open the first row: the top-priority item
+        first, second = [r.id for r in q.list_items(order="triage", limit=2)]  # as the list shows them
+        wait_for("the first row to be claimed", lambda: q.get(first).status == "claimed")
+        assert q.get(first).claimed_by == "browser-ann"
+        ARTIFACTS.mkdir(exist_ok=True)
+        time.sleep(1.5)  # the review screen's frame, after the claim that opened it
+        browser.save_screenshot(str(ARTIFACTS / "browser-review.png"))
+        ActionChains(browser).send_keys("a").perform()
+        wait_for("the decision", lambda: q.get(first).status == "decided")
+        d = q.get(first).decisions[-1]
+        assert (d.verdict, d.reviewer, d.by) == ("approve", "browser-ann", "human")
+        wait_for("the next item to be claimed", lambda: q.get(second).status == "claimed")
+        browser.save_screenshot(str(ARTIFACTS / "browser-after-approve.png"))
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        q.close()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
