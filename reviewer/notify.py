@@ -8,12 +8,18 @@ message lands, and nothing secret. Sending never blocks or fails an enqueue: it 
 background thread, from a bounded queue, with retries and backoff; what is sent, what failed
 for good and what was dropped are counted. A reminder goes out when half of an action's
 deadline has passed and nobody has claimed it.
+
+`to_desktop` is the app's own: a desktop notification (macOS, Windows, a Linux desktop's
+D-Bus session) when a high or critical action arrives while the reviewer is elsewhere.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import queue as stdq
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -134,3 +140,20 @@ def dispatch(notifier: Notifier, rules: list[NotifyRule], item_id: str, item: Ou
         if item.kind == "action" and deadline is not None and rule.remind:
             notifier.remind_at((deadline - now).total_seconds() / 2, item_id, rule.to,
                                message(item_id, item, deadline, reminder=True))
+
+
+def to_desktop(title: str, body: str) -> None:
+    """Show a desktop notification where the OS offers one, made of plain words only (a Linux
+    notification server reads markup); nothing where it does not (no D-Bus session, no
+    `desktop-notifier`). Blocks briefly: call it from a worker."""
+    if sys.platform.startswith("linux") and not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return
+    try:
+        from desktop_notifier import DesktopNotifierSync
+    except ImportError:
+        return
+    logging.getLogger("desktop_notifier").propagate = False  # its failures would print over the TUI
+    try:
+        DesktopNotifierSync(app_name="reviewer").send(title=plain(title), message=plain(body, 200))
+    except Exception:
+        pass  # a notification is a courtesy: the toast and the bell still tell

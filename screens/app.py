@@ -125,7 +125,7 @@ class ReviewerApp(App[None]):
         from reviewer.config import old_queue_warning
 
         self.set_interval(SEND_SAVED_S, self.send_saved)
-        if self._config.get("notify_bell", True):
+        if self._config.get("notify_bell", True) or self._config.get("notify_desktop", True):
             self.set_interval(URGENT_POLL_S, self.watch_urgent)
         if message := old_queue_warning(self._config):
             self.notify(message, title="Old settings not in effect", severity="warning", timeout=60,
@@ -218,7 +218,8 @@ class ReviewerApp(App[None]):
 
     def watch_urgent(self) -> None:
         """Every few seconds: a high or critical action that arrived while the reviewer is
-        elsewhere in the app (not on the queue list, which shows it) rings the bell."""
+        elsewhere in the app (not on the queue list, which shows it) rings the bell and shows
+        a desktop notification (`notify_bell`, `notify_desktop` in reviewer.toml)."""
         if self.queue is not None:
             self._urgent(self.queue)
 
@@ -235,11 +236,20 @@ class ReviewerApp(App[None]):
         self._seen_urgent = self._seen_urgent | {r.id for r in msg.rows}
         if first or not new or isinstance(self.screen, QueueScreen):
             return  # the first look sets what is known; the queue list shows arrivals itself
-        self.bell()
         r = new[0]
         more = f" (+{len(new) - 1} more)" if len(new) > 1 else ""
-        self.notify(f"{(r.risk or '').upper()} action waiting: {safe_line(r.tool or '', 40)} "
-                    f"in {safe_line(r.queue, 40)}{more}", title="New action", severity="warning", markup=False)
+        said = f"{(r.risk or '').upper()} action waiting: {safe_line(r.tool or '', 40)} in {safe_line(r.queue, 40)}{more}"
+        self.notify(said, title="New action", severity="warning", markup=False)
+        if self._config.get("notify_bell", True):
+            self.bell()
+        if self._config.get("notify_desktop", True):
+            self._to_desktop("reviewer: new action", said)
+
+    @work(thread=True, group="desktop", exit_on_error=False)
+    def _to_desktop(self, title: str, body: str) -> None:
+        from reviewer.notify import to_desktop
+
+        to_desktop(title, body)
 
     @work(thread=True, exclusive=True, group="outbox", exit_on_error=False)
     def _send_saved(self, queue: Any) -> None:

@@ -742,10 +742,11 @@ async def test_a_critical_action_arriving_while_reviewing_rings_the_bell(queue, 
         assert rings == [1]
 
 
-async def test_the_bell_can_be_turned_off_in_the_personal_config(queue, monkeypatch):
+async def test_the_bell_and_desktop_notifications_can_be_turned_off_in_the_personal_config(queue, monkeypatch):
     looked = []
     monkeypatch.setattr("reviewer.screens.app.URGENT_POLL_S", 0.05)
-    for config, expect in (({"notify_bell": False}, False), ({}, True)):
+    for config, expect in (({"notify_bell": False, "notify_desktop": False}, False), ({"notify_bell": False}, True),
+                           ({}, True)):
         app = make_app(lambda: queue, reviewer="alice", config=config, clock=clock)
         monkeypatch.setattr(app, "watch_urgent", lambda: looked.append(1))
         looked.clear()
