@@ -77,3 +77,13 @@ def test_replay_command_runs_litellm_and_prints_a_summary(tmp_path, monkeypatch)
     assert bad.exit_code == 1 and "nothing to replay" in bad.output
     q = SqlQueue.open(f"sqlite:///{tmp_path / 'c.db'}")
     assert q.count(ItemFilter(queue="replay-dry")) == 4
+
+
+def test_replay_without_a_key_says_what_to_set_before_running_anything(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    path = tmp_path / "golden.jsonl"
+    path.write_text("\n".join(LINES[:2]) + "\n")
+    db = f"sqlite:///{tmp_path / 'k.db'}"
+    r = CliRunner().invoke(cli, ["--db", db, "replay", str(path), "--model", "openai/gpt-4o-mini"])
+    assert r.exit_code != 0 and "openai/gpt-4o-mini needs OPENAI_API_KEY" in r.output
+    assert "replaying" not in r.output

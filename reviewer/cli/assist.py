@@ -10,6 +10,20 @@ import click
 from .base import Ctx, cli, pass_ctx, say
 
 
+def need_provider(model: str, mock_response: str | None) -> None:
+    """Prices from litellm's local price list; and, unless a dry run, the provider's key, or a
+    one-line error naming the variable to set."""
+    import os
+
+    from ..errors import ReviewerError
+    from ..judge import missing_keys
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    if mock_response is None and (missing := missing_keys(model)):
+        raise ReviewerError(f"{model} needs {', '.join(missing)}", hint=f"set {missing[0]} in the environment, "
+                            "or try a dry run with --mock-response")
+
+
 @cli.command()
 @click.argument("golden", type=click.File("r", encoding="utf-8"))
 @click.option("--model", required=True, help="The model to replay on, as litellm names it (openai/gpt-4o-mini).")
@@ -32,14 +46,13 @@ def replay(c: Ctx, golden: TextIO, model: str, threshold: float, concurrency: in
 
     Provider keys come from the environment, as litellm reads them (OPENAI_API_KEY, ...).
     """
-    import os
     import re
 
     from ..models import utcnow
     from ..replay import litellm_completer
     from ..replay import replay as run
 
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    need_provider(model, mock_response)
     lines = golden.readlines()
     name = run_name or re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{model}-{utcnow():%Y%m%d-%H%M}")
     with click.progressbar(length=len([x for x in lines if x.strip()]), label=f"replaying on {model}",
@@ -87,17 +100,12 @@ def suggest(c: Ctx, model: str, queue_name: str | None, kind: str | None, flag: 
     judge-v1, or the queue's own (reviewer queue set NAME --judge-prompt FILE). Provider keys
     come from the environment, as litellm reads them (OPENAI_API_KEY, ...).
     """
-    import os
 
-    from ..errors import ReviewerError
-    from ..judge import Judge, missing_keys
+    from ..judge import Judge
     from ..models import ItemFilter
     from ..suggest import suggest as run
 
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    if mock_response is None and (missing := missing_keys(model)):
-        raise ReviewerError(f"{model} needs {', '.join(missing)}", hint=f"set {missing[0]} in the environment, "
-                            "or try a dry run with --mock-response")
+    need_provider(model, mock_response)
     flt = ItemFilter(queue=queue_name, kind=kind, flag=flag, tag=tag)
     total = c.queue.count(flt.model_copy(update={"status": ["pending", "claimed"]}))
     total = min(total, limit) if limit else total
