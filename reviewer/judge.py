@@ -92,7 +92,7 @@ def parse_answer(text: str) -> dict[str, Any]:
     """The JSON object in the judge's answer (code fences and chatter around it allowed)."""
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end < start:
-        raise JudgeError(f"the judge did not answer with JSON: {safe_line(text, 120)!r}")
+        raise JudgeError(f"the judge did not answer with a JSON object: {safe_line(text, 120)!r}")
     try:
         found = json.loads(text[start : end + 1])
     except json.JSONDecodeError as e:
@@ -109,7 +109,10 @@ def fitted(q: QueueItem, settings: QueueSettings, answer: dict[str, Any], **made
         raise JudgeError(f"the judge answered verdict {safe_line(verdict, 40)!r}, not approve, reject or correct")
     allowed = settings.reasons_for(q.item.kind)
     raw = answer.get("reasons")
-    reasons = list(dict.fromkeys(r for r in raw if isinstance(r, str) and r in allowed)) if isinstance(raw, list) else []
+    given = [r for r in raw if isinstance(r, str)] if isinstance(raw, list) else []
+    reasons = list(dict.fromkeys(r for r in given if r in allowed))
+    notes = [f"dropped reasons outside the taxonomy: {', '.join(r for r in given if r not in allowed)}"] \
+        if len(reasons) < len(set(given)) else []
     correction = answer.get("correction") if isinstance(answer.get("correction"), str) else None
     arguments = answer.get("arguments") if isinstance(answer.get("arguments"), dict) else None
     it = q.item
@@ -118,14 +121,18 @@ def fitted(q: QueueItem, settings: QueueSettings, answer: dict[str, Any], **made
             arguments = None
             if correction is None or not correction.strip():
                 verdict, correction = "reject", None
+                notes.append("suggested correct without the corrected text: kept as reject")
             elif corrected_text(correction) == corrected_text(it.output):
                 verdict, correction = "approve", None
+                notes.append("its correction changed nothing: kept as approve")
         else:
             correction = None
             if arguments is None:
                 verdict = "reject"
+                notes.append("suggested correct without the arguments: kept as reject")
             elif arguments == it.action.arguments:
                 verdict, arguments = "approve", None
+                notes.append("its arguments changed nothing: kept as approve")
     if verdict != "correct":
         correction = arguments = None
     if verdict == "approve":
@@ -134,7 +141,8 @@ def fitted(q: QueueItem, settings: QueueSettings, answer: dict[str, Any], **made
         confidence = min(1.0, max(0.0, float(answer.get("confidence", 0.5))))
     except (TypeError, ValueError):
         confidence = 0.5
-    rationale = str(answer.get("rationale") or "")[:MAX_RATIONALE]
+    rationale = " ".join([str(answer.get("rationale") or ""), *(f"(reviewer: {n}.)" for n in notes)]).strip()
+    rationale = rationale[:MAX_RATIONALE]
     return Suggestion(item_id=q.id, verdict=verdict, reasons=reasons, correction=correction,
                       arguments=arguments, rationale=rationale, confidence=confidence, **made)
 
@@ -143,6 +151,7 @@ def missing_keys(model: str) -> list[str]:
     """The environment variables litellm needs for `model` and does not find."""
     import litellm
 
+    litellm.suppress_debug_info = True
     found = litellm.validate_environment(model=model)
     return list(found.get("missing_keys") or [])
 

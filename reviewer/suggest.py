@@ -35,22 +35,21 @@ class SuggestResult:
     verdicts: dict[str, int] = field(default_factory=dict)
 
 
-def open_items(queue: ReviewQueue, flt: ItemFilter, limit: int | None) -> Iterator[list[QueueItem]]:
+def open_items(queue: ReviewQueue, flt: ItemFilter) -> Iterator[list[QueueItem]]:
     """The open items of `flt`, with their content, a page at a time, in priority order."""
     flt = flt.model_copy(update={"status": list(OPEN)})
-    after, seen = None, 0
-    while limit is None or seen < limit:
-        rows = queue.list_items(flt, limit=min(PAGE, limit - seen) if limit else PAGE, after=after)
-        if not rows:
-            return
-        after, seen = rows[-1].id, seen + len(rows)
+    after = None
+    while rows := queue.list_items(flt, limit=PAGE, after=after):
+        after = rows[-1].id
         yield queue.get_many([r.id for r in rows])
 
 
 def suggest(queue: ReviewQueue, judge: Judging, model: str, flt: ItemFilter, *, actor: str,
             limit: int | None = None, concurrency: int = 4,
             progress: Callable[[int, SuggestResult], None] | None = None) -> SuggestResult:
-    """Judge the open items of `flt` (at most `limit`) with `judge`; see the module docstring."""
+    """Judge the open items of `flt` with `judge` (at most `limit` of them; items skipped as
+    already judged do not count); see the module docstring. `progress(n, so_far)` advances
+    by each item passed (with `limit`: by each item judged)."""
     out = SuggestResult()
     settings: dict[str, QueueSettings] = {}
     lock, stop = threading.Lock(), threading.Event()
@@ -76,22 +75,24 @@ def suggest(queue: ReviewQueue, judge: Judging, model: str, flt: ItemFilter, *, 
                 out.verdicts[made.verdict] = out.verdicts.get(made.verdict, 0) + 1
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for page in open_items(queue, flt, limit):
-            todo = []
+        for page in open_items(queue, flt):
+            todo: list[QueueItem] = []
             for q in page:
+                if limit is not None and out.suggested + len(out.failed) + len(todo) >= limit:
+                    break
                 if q.queue not in settings:
                     settings[q.queue] = queue.queue_settings(q.queue)
                 version = prompt_for(settings[q.queue])[1]
                 if any(s.model == model and s.prompt_version == version for s in q.suggestions):
                     out.skipped += 1
                     if progress:
-                        progress(1, out)
+                        progress(0 if limit else 1, out)
                 else:
                     todo.append(q)
             for _ in pool.map(one, todo):
                 if progress:  # on the caller's thread
                     progress(1, out)
-            if stop.is_set():
+            if stop.is_set() or limit is not None and out.suggested + len(out.failed) >= limit:
                 break
     if fatal:
         raise fatal[0]

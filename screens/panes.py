@@ -227,7 +227,19 @@ def suggestion(q: QueueItem, judge: str | None, asking: bool = False) -> Text:
     if s.rationale:
         t.append("\n")
         t.append_text(plain(s.rationale, "italic", limit=1000))
-    keys = [k for k, ok in (("C: take the correction", s.verdict == "correct"), ("R: reject with these reasons",
+    if s.correction is not None:
+        t.append("\ncorrection: ", style="dim")
+        t.append_text(plain(s.correction, limit=300))
+    if s.arguments is not None:
+        t.append("\narguments: ", style="dim")
+        t.append_text(plain(json.dumps(s.arguments, ensure_ascii=False), limit=300))
+    if len(q.suggestions) > 1:
+        t.append(f"\n({len(q.suggestions) - 1} older suggestion{'s' if len(q.suggestions) > 2 else ''}: "
+                 "reviewer show)", style="dim")
+    if asking:
+        t.append("\nasking the judge again…", style="dim italic")
+    take = "C: take the arguments" if s.arguments is not None else "C: take the correction"
+    keys = [k for k, ok in ((take, s.verdict == "correct"), ("R: reject with these reasons",
                                                                                   bool(s.reasons))) if ok]
     if keys and q.status in OPEN:
         t.append("\n" + " · ".join(keys), style="dim")

@@ -85,7 +85,7 @@ class ReviewScreen(AppScreen):
         Binding("s", "skip", "Skip", priority=True, id="review.skip", tooltip="Release this item and go to the next"),
         Binding("u", "app.undo", "Undo", priority=True, id="review.undo", tooltip="Undo your last decision"),
         Binding("n", "move(1)", "Next/Prev", priority=True, id="review.next", key_display="n/p",
-                tooltip="The next item"),
+                tooltip="The next item (p: the previous one)"),
         Binding("p", "move(-1)", "Prev", show=False, priority=True, id="review.prev", tooltip="The previous item"),
         Binding("d", "toggle_diff", "Diff", priority=True, id="review.diff", tooltip="Output / inline diff / side by side"),
         Binding("v", "full_text", "Full text", show=False, priority=True, id="review.full_text"),
@@ -420,9 +420,9 @@ class ReviewScreen(AppScreen):
 
         self.app.push_screen(CommentDialog("Approve, with a comment:"), commented)
 
-    def edit_arguments(self, start: dict | None = None) -> None:
+    def edit_arguments(self, start: dict | None = None, reasons: list[str] | None = None) -> None:
         """An action: edit the arguments as JSON (from `start`, else as requested), confirm
-        the diff, approve as `correct`."""
+        the diff, approve as `correct` (with `reasons`, a judge's)."""
         if not self._can_decide():
             return
         assert self.item is not None and isinstance(self.item.item, ActionItem)
@@ -440,9 +440,10 @@ class ReviewScreen(AppScreen):
             def confirmed(ok: bool | str | None) -> None:
                 if ok:
                     comment = ok if isinstance(ok, str) else None
-                    self._confirm_critical(lambda: self.decide("correct", arguments=value, comment=comment))
+                    self._confirm_critical(lambda: self.decide("correct", arguments=value, comment=comment,
+                                                               reasons=reasons or []))
                 else:
-                    self.edit_arguments(value)
+                    self.edit_arguments(value, reasons)
 
             self.app.push_screen(ConfirmCorrection(before, after, title="Approve with these arguments?"),
                                  confirmed)
@@ -470,17 +471,17 @@ class ReviewScreen(AppScreen):
             return None
         return self.item.item.output
 
-    def action_correct(self, start: str | None = None) -> None:
+    def action_correct(self, start: str | None = None, reasons: list[str] | None = None) -> None:
         if (original := self._to_correct()) is None:
             return
 
         def edited(text: str | None) -> None:
             if text is not None:
-                self.confirm_correction(original, text)
+                self.confirm_correction(original, text, reasons)
 
         self.app.push_screen(CorrectScreen(start or self.correction or original), edited)
 
-    def confirm_correction(self, original: str, text: str) -> None:
+    def confirm_correction(self, original: str, text: str, reasons: list[str] | None = None) -> None:
         text = corrected_text(text)
         if text == corrected_text(original):
             self.notify("No change: nothing to correct.", severity="warning")
@@ -492,9 +493,10 @@ class ReviewScreen(AppScreen):
 
         def confirmed(ok: bool | str | None) -> None:
             if ok:
-                self.decide("correct", correction=text, comment=ok if isinstance(ok, str) else None)
+                self.decide("correct", correction=text, comment=ok if isinstance(ok, str) else None,
+                            reasons=reasons or [])
             else:
-                self.action_correct()
+                self.action_correct(reasons=reasons)
 
         self.app.push_screen(ConfirmCorrection(original, text), confirmed)
 
@@ -511,12 +513,14 @@ class ReviewScreen(AppScreen):
         return found
 
     def action_take_correction(self) -> None:
-        if (s := self._suggested("correction")) is None:
+        """The judge's correction (or arguments) in the editor; its reasons go with it."""
+        if (s := self._suggested("correction")) is None or self.item is None:
             return
+        reasons = [r for r in s.reasons if r in self.settings.reasons_for(self.item.kind)]
         if s.arguments is not None:
-            self.edit_arguments(s.arguments)
+            self.edit_arguments(s.arguments, reasons)
         elif s.correction is not None:
-            self.action_correct(s.correction)
+            self.action_correct(s.correction, reasons)
 
     def action_reject_suggested(self) -> None:
         if (s := self._suggested("reasons")) is not None:
@@ -551,7 +555,12 @@ class ReviewScreen(AppScreen):
     def on_review_screen_judged(self, msg: Judged) -> None:
         self.asking.discard(msg.item_id)
         if self.item is None or self.item.id != msg.item_id:
-            return  # the screen moved on (the suggestion is stored: the item shows it when opened)
+            # the screen moved on: a suggestion is stored (the item shows it when opened), a
+            # failure is still said, naming the item
+            if msg.error is not None:
+                self.notify(safe_line(f"The judge could not answer about {msg.item_id}: {msg.error}", 300),
+                            severity="error", markup=False)
+            return
         if msg.suggestion is not None:
             s = msg.suggestion
             kept = [x for x in self.item.suggestions if (x.model, x.prompt_version) != (s.model, s.prompt_version)]

@@ -46,6 +46,7 @@ def test_the_judge_asks_with_the_item_as_data_and_fits_its_answer_to_the_item(q)
     assert user["content"].startswith("<item>") and "SEK 611m" in user["content"]
     s = Judge(MODEL, mock_response="Sure! ```json\n" + answer(reasons=["wrong_numbers", "vibes"]) + "\n```")(item, settings)
     assert (s.verdict, s.reasons, s.prompt_version) == ("reject", ["wrong_numbers"], version)  # vibes: not a reason here
+    assert s.rationale.endswith("(reviewer: dropped reasons outside the taxonomy: vibes.)")  # and it says so
     assert s.tokens_in and s.tokens_out and s.cost_usd and s.cost_usd > 0  # litellm's usage and price list
     fix = Judge(MODEL, mock_response=answer(verdict="correct", correction=FIXED))(item, settings)
     assert (fix.verdict, fix.correction) == ("correct", FIXED)
@@ -53,7 +54,8 @@ def test_the_judge_asks_with_the_item_as_data_and_fits_its_answer_to_the_item(q)
     assert (same.verdict, same.correction, same.reasons) == ("approve", None, [])  # a correction changing nothing
     bare = Judge(MODEL, mock_response=answer(verdict="correct"))(item, settings)
     assert (bare.verdict, bare.correction) == ("reject", None)  # no corrected text: it says what is wrong
-    with pytest.raises(JudgeError, match="not answer with JSON"):
+    assert "kept as reject" in bare.rationale
+    with pytest.raises(JudgeError, match="not answer with a JSON object"):
         Judge(MODEL, mock_response="I think it is fine.")(item, settings)
     with pytest.raises(JudgeError, match="verdict 'maybe'"):
         Judge(MODEL, mock_response=answer(verdict="maybe"))(item, settings)
@@ -100,8 +102,13 @@ def test_suggest_runs_concurrently_skips_what_it_judged_and_counts_failures(tmp_
     assert r.cost_usd > 0 and r.tokens > 0 and r.verdicts == {"reject": 5}
     assert queue.get("out-1").suggestions[0].rationale == " ".join(HOSTILE)  # stored as given, shown inert
     assert queue.get("out-7").suggestions == []
-    again = suggest(queue, judge, MODEL, ItemFilter(), actor="ann", limit=4)
-    assert (again.suggested, again.skipped, list(again.failed)) == (0, 3, ["out-3"])  # paid for once; failures retried
+    again = suggest(queue, judge, MODEL, ItemFilter(), actor="ann")
+    assert (again.suggested, again.skipped, list(again.failed)) == (0, 5, ["out-3"])  # paid for once; failures retried
+    other = Judge("openai/gpt-4o", mock_response=answer())
+    first = suggest(queue, other, "openai/gpt-4o", ItemFilter(), actor="ann", limit=2)
+    second = suggest(queue, other, "openai/gpt-4o", ItemFilter(), actor="ann", limit=2)
+    assert (first.suggested, first.skipped, second.suggested, second.skipped) == (2, 0, 2, 2)  # the next two
+    assert sum(1 for i in range(1, 7) if any(s.model == "openai/gpt-4o" for s in queue.get(f"out-{i}").suggestions)) == 4
 
     def unreachable(item, settings):
         raise NoProvider("openai/gpt-4o-mini: no API key")
@@ -119,6 +126,13 @@ def test_suggest_command_dry_run_and_missing_key(tmp_path, monkeypatch):
     assert "suggested 1 (1 reject), skipped 0 already judged, failed 0" in r.output and "cost $0.0" in r.output
     shown = runner.invoke(cli, ["--db", db, "show", "out-1"]).output
     assert f"suggestion by {MODEL}" in shown and "reject at confidence 0.80 reasons=wrong_numbers" in shown
+    fixed = answer(verdict="correct", correction="answer number ONE")
+    runner.invoke(cli, ["--db", db, "suggest", "--model", "openai/gpt-4o", "--mock-response", fixed])
+    shown = runner.invoke(cli, ["--db", db, "show", "out-1"]).output
+    assert "[suggested correction, as a diff of the output]" in shown and "+answer number ONE" in shown
+    for bad, said in ((["--mock-response", "[]"], "must be a JSON object"), (["--queue", "nosuch"], "no queue named")):
+        r = runner.invoke(cli, ["--db", db, "suggest", "--model", MODEL, "--mock-response", answer(), *bad])
+        assert r.exit_code == 2 and said in r.output
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     r = runner.invoke(cli, ["--db", db, "suggest", "--model", MODEL])
     assert r.exit_code != 0 and "needs OPENAI_API_KEY" in r.output and "--mock-response" in r.output
@@ -157,7 +171,7 @@ async def test_j_asks_the_judge_and_C_takes_its_correction_into_the_editor(q):
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, ReviewScreen) and screen.item.id != "fin-1")
     d = q.get("fin-1").decisions[-1]
-    assert (d.verdict, d.correction, d.reviewer) == ("correct", FIXED, "alice")
+    assert (d.verdict, d.correction, d.reviewer, d.reasons) == ("correct", FIXED, "alice", ["wrong_numbers"])
 
 
 async def test_R_opens_the_reject_picker_with_the_suggested_reasons_ticked(q):
@@ -188,12 +202,15 @@ async def until(pilot, condition) -> None:
     raise AssertionError("never happened")
 
 
-async def test_a_late_answer_for_an_item_the_screen_left_is_dropped(q):
+@pytest.mark.parametrize("fails", [False, True])
+async def test_a_late_answer_for_an_item_the_screen_left_is_dropped_and_a_failure_still_said(q, fails):
     release = threading.Event()
     real = Judge(MODEL, mock_response=answer())
 
     def slow(item, settings):
         release.wait(10)
+        if fails:
+            raise NoProvider(f"{MODEL}: no API key", hint="set OPENAI_API_KEY")
         return real(item, settings)
 
     slow.model = MODEL  # type: ignore[attr-defined]
@@ -205,10 +222,15 @@ async def test_a_late_answer_for_an_item_the_screen_left_is_dropped(q):
         await pilot.press("s")  # skip to the next item while the judge thinks
         await until(pilot, lambda: screen.item is not None and screen.item.id != "fin-1")
         release.set()
-        await settle(pilot, lambda: q.get("fin-1").suggestions)
-        await settle(pilot)
+        if fails:
+            await settle(pilot, lambda: any("about fin-1" in n.message and "OPENAI_API_KEY" in n.message
+                                            for n in app._notifications))
+            assert q.get("fin-1").suggestions == []
+        else:
+            await settle(pilot, lambda: q.get("fin-1").suggestions)
+            await settle(pilot)
+            assert q.get("fin-1").suggestions[0].verdict == "reject"  # stored, shown when it is opened again
         assert screen.item.suggestions == [] and "Suggestion" not in screen_text(app)
-    assert q.get("fin-1").suggestions[0].verdict == "reject"  # stored, shown when it is opened again
 
 
 async def test_j_without_a_judge_says_what_to_set(q):
@@ -218,3 +240,14 @@ async def test_j_without_a_judge_says_what_to_set(q):
         await pilot.press("j")
         await settle(pilot, lambda: any("judge_model" in n.message for n in app._notifications))
         assert isinstance(app.screen, ReviewScreen) and q.get("rag-1").status == "claimed"
+
+
+def test_the_app_and_its_review_screen_load_without_litellm():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom reviewer.screens import make_app\nimport reviewer.screens.review_screen\n"
+            "app = make_app(lambda: None, reviewer='a', config={'judge_model': 'openai/gpt-4o-mini'})\n"
+            "assert app.judge_model == 'openai/gpt-4o-mini'\nprint('litellm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

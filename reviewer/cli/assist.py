@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import TextIO
 
@@ -78,11 +79,14 @@ def replay(c: Ctx, golden: TextIO, model: str, threshold: float, concurrency: in
 @click.option("--kind", type=click.Choice(["output", "action"]), help="Only outputs or actions.")
 @click.option("--flag", help="Only items flagged with this reason (or a prefix ending in '.').")
 @click.option("--tag", help="Only items with this tag.")
-@click.option("--limit", type=click.IntRange(1), help="At most this many items (the first in priority order).")
+@click.option("--limit", type=click.IntRange(1), help="Judge at most this many items (the first in priority "
+              "order that this model and prompt have not judged yet).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Judge calls in flight at once.")
-@click.option("--mock-response", metavar="JSON", help="Dry run: the judge answers every item with JSON, "
-                                                      "calling no provider (tokens and cost are estimates).")
+@click.option("--mock-response", metavar="JSON", help="Dry run: the judge answers every item with JSON, an "
+              'object such as {"verdict": "reject", "reasons": ["tone"], "rationale": "...", "confidence": 0.8} '
+              "(correct: with \"correction\", or \"arguments\" for actions), calling no provider "
+              "(tokens and cost are estimates).")
 @pass_ctx
 def suggest(c: Ctx, model: str, queue_name: str | None, kind: str | None, flag: str | None, tag: str | None,
             limit: int | None, concurrency: int, mock_response: str | None) -> None:
@@ -96,7 +100,9 @@ def suggest(c: Ctx, model: str, queue_name: str | None, kind: str | None, flag: 
       reviewer suggest --model anthropic/claude-3-5-haiku-latest --kind action --limit 50
 
     Items that already have a suggestion from MODEL and the queue's current prompt are
-    skipped, so a second run only pays for what is new. The prompt is reviewer's built-in
+    skipped, so a second run only pays for what is new. The answer is made to fit the item:
+    reasons outside the queue's taxonomy are dropped, a correction that changes nothing is an
+    approve, a correct without the corrected text a reject (the rationale says so). The prompt is reviewer's built-in
     judge-v1, or the queue's own (reviewer queue set NAME --judge-prompt FILE). Provider keys
     come from the environment, as litellm reads them (OPENAI_API_KEY, ...).
     """
@@ -106,9 +112,18 @@ def suggest(c: Ctx, model: str, queue_name: str | None, kind: str | None, flag: 
     from ..suggest import suggest as run
 
     need_provider(model, mock_response)
+    if mock_response is not None:
+        try:
+            if not isinstance(json.loads(mock_response), dict):
+                raise ValueError("not an object")
+        except ValueError:
+            raise click.BadParameter("must be a JSON object, such as {\"verdict\": \"approve\", "
+                                     "\"confidence\": 0.9}", param_hint="--mock-response") from None
+    if queue_name is not None and queue_name not in c.queue.facets().get("queues", []):
+        raise click.BadParameter(f"no queue named {queue_name!r}", param_hint="--queue")
     flt = ItemFilter(queue=queue_name, kind=kind, flag=flag, tag=tag)
     total = c.queue.count(flt.model_copy(update={"status": ["pending", "claimed"]}))
-    total = min(total, limit) if limit else total
+    total = min(total, limit) if limit else total  # with --limit the bar counts judged items only
     if total == 0:
         say("no open items match: nothing to judge")
         return

@@ -104,10 +104,20 @@ def render_item(q: Mapping[str, Any]) -> str:
         if d.get("arguments") is not None:
             lines.append("[approved arguments]\n" + safe(json.dumps(d["arguments"], indent=2, ensure_ascii=False)))
     for sg in q.get("suggestions", []):
+        spent = [f"{sg[k]:,} tokens {k.removeprefix('tokens_')}" for k in ("tokens_in", "tokens_out") if sg.get(k)]
+        if sg.get("cost_usd") is not None:
+            spent.append(f"${sg['cost_usd']:.6f}")
         lines.append(f"\nsuggestion by {safe_line(sg['model'], 80)} ({safe_line(sg['prompt_version'], 40)}): "
                      f"{sg['verdict']} at confidence {sg['confidence']:.2f}"
                      + (f" reasons={','.join(safe_line(r, 40) for r in sg['reasons'])}" if sg.get("reasons") else "")
+                     + (f"  [{', '.join(spent)}]" if spent else "")
                      + (f"\n  {safe_line(sg['rationale'], 400)}" if sg.get("rationale") else ""))
+        if sg.get("correction") is not None and q["kind"] == "output":
+            lines.append("[suggested correction, as a diff of the output]")
+            lines += [safe(x.rstrip("\n")) for x in difflib.unified_diff(
+                it["output"].splitlines(), sg["correction"].splitlines(), "output", "suggestion", lineterm="", n=2)][2:]
+        if sg.get("arguments") is not None:
+            lines.append("[suggested arguments]\n" + safe(json.dumps(sg["arguments"], indent=2, ensure_ascii=False)))
     if q.get("audit"):
         lines.append("\naudit trail:")
         for a in q["audit"]:
