@@ -309,7 +309,22 @@ def parse_item(data: str | bytes | dict[str, Any], *, stored: bool = False) -> O
     return item_adapter().validate_python(data, context=context)
 
 
-class DecisionIn(_Model):
+class _Verdict(_Model):
+    """What a decision and a judge's suggestion share: the size limits (not re-checked when
+    read back from storage) and a correction's one line ending."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _limits(cls, data: Any, info: ValidationInfo) -> Any:
+        return data if is_stored(info) else check_limits(data)
+
+    @field_validator("correction", check_fields=False)
+    @classmethod
+    def _one_ending(cls, text: str | None) -> str | None:
+        return None if text is None else corrected_text(text)
+
+
+class DecisionIn(_Verdict):
     """What a reviewer (or the system, or a policy) decides about one item."""
 
     id: str = Field(default_factory=new_id, description="decision id; makes decide idempotent")
@@ -321,16 +336,6 @@ class DecisionIn(_Model):
     arguments: dict[str, Any] | None = None
     scores: dict[str, float | bool | str] = Field(default_factory=dict)
     duration_ms: int | None = Field(default=None, ge=0, le=MAX_DURATION_MS)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _limits(cls, data: Any, info: ValidationInfo) -> Any:
-        return data if is_stored(info) else check_limits(data)
-
-    @field_validator("correction")
-    @classmethod
-    def _one_ending(cls, text: str | None) -> str | None:
-        return None if text is None else corrected_text(text)
 
 
 class Decision(DecisionIn):
@@ -350,7 +355,7 @@ class Decision(DecisionIn):
 MAX_RATIONALE = 4_000
 
 
-class Suggestion(_Model):
+class Suggestion(_Verdict):
     """A judge's suggestion for one item, never a decision: a verdict, reasons from the
     queue's taxonomy, a correction where one applies, a short rationale and a confidence, with
     the model, the prompt version, the tokens and the cost that made it. A reviewer takes its
@@ -370,16 +375,6 @@ class Suggestion(_Model):
     cost_usd: float | None = Field(default=None, ge=0)
     created_at: datetime | None = Field(default=None, description="set by the queue when stored")
     by: Label = Field(default="judge", description="who ran the judge")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _limits(cls, data: Any, info: ValidationInfo) -> Any:
-        return data if is_stored(info) else check_limits(data)
-
-    @field_validator("correction")
-    @classmethod
-    def _one_ending(cls, text: str | None) -> str | None:
-        return None if text is None else corrected_text(text)
 
 
 class BatchIn(_Model):
