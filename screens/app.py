@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 GC_THRESHOLDS = (5000, 1000, 100)  # young objects as they come; older ones while the reviewer reads
 IDLE_S = 0.3  # no key for this long: the reviewer is reading, and the GC may run
 FULL_GC_S = 30.0  # at most this often, a full collection (also only while idle)
+PARENT_CHECK_S = 1.0  # how often a `reviewer web` session checks that its server is still there
 URGENT_POLL_S = 3.0  # how often the app looks for high and critical actions that just arrived
 SEND_SAVED_S = 3.0  # how often decisions saved while a gateway was away are sent
 
@@ -86,8 +87,10 @@ class ReviewerApp(App[None]):
 
     def __init__(self, open_queue: Callable[[], ReviewQueue], *, reviewer: str,
                  config: dict[str, Any] | None = None, keymap: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow,
-                 peek: Callable[[], Any] | None = None, sign_in: str | None = None, judge: Judge | None = None) -> None:
+                 peek: Callable[[], Any] | None = None, sign_in: str | None = None, judge: Judge | None = None,
+                 parent: int | None = None) -> None:
         super().__init__()
+        self._parent_pid = parent  # a process whose end ends the app (the server of `reviewer web`)
         self._judge = judge  # else built from judge_model (reviewer.toml) or REVIEWER_JUDGE_MODEL when first asked
         self._open_queue = open_queue
         self._sign_in = sign_in  # a gateway URL whose token each session asks for (reviewer web)
@@ -126,6 +129,11 @@ class ReviewerApp(App[None]):
             self.last_key = time.monotonic()
         await super().on_event(event)
 
+    def exit_if_orphaned(self) -> None:
+        """The server that started this session is gone: quit (releasing the item held)."""
+        if os.getppid() != self._parent_pid:
+            self.exit()
+
     def collect_when_idle(self) -> None:
         """Collect the cyclic GC's older generations while the reviewer reads, not in the
         middle of a key press: left to its thresholds, a pass over them landed on one
@@ -149,6 +157,8 @@ class ReviewerApp(App[None]):
 
         self.set_interval(SEND_SAVED_S, self.send_saved)
         self.set_interval(IDLE_S, self.collect_when_idle)
+        if self._parent_pid is not None:
+            self.set_interval(PARENT_CHECK_S, self.exit_if_orphaned)
         if self._config.get("notify_bell", True) or self._config.get("notify_desktop", True):
             self.set_interval(URGENT_POLL_S, self.watch_urgent)
         if message := old_queue_warning(self._config):
@@ -201,16 +211,6 @@ class ReviewerApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, QueueScreen):
                 screen.reload()
-
-    def on_unmount(self) -> None:
-        from .review_screen import ReviewScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, ReviewScreen) and screen.lease is not None and self.queue is not None:
-                try:
-                    self.queue.release(screen.lease)
-                except ReviewerError:
-                    pass
 
     # -- navigation ---------------------------------------------------------------------
 
@@ -405,7 +405,7 @@ class ReviewerApp(App[None]):
 
 def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = None,
              config: dict[str, Any] | None = None, clock: Callable[[], datetime] = utcnow, peek: Callable[[], Any] | None = None,
-             sign_in: str | None = None, judge: Judge | None = None) -> ReviewerApp:
+             sign_in: str | None = None, judge: Judge | None = None, parent: int | None = None) -> ReviewerApp:
     """Build the app. `open_queue` runs in a worker; with `peek` (see storage.peek), after the
     first paint."""
     from reviewer.config import load_config, reviewer_name
@@ -421,4 +421,5 @@ def make_app(open_queue: Callable[[], ReviewQueue], *, reviewer: str | None = No
         peek=peek,
         sign_in=sign_in,
         judge=judge,
+        parent=parent,
     )

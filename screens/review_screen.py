@@ -25,7 +25,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from reviewer.errors import AlreadyDecided, Expired, LeaseError
+from reviewer.errors import AlreadyDecided, Expired, LeaseError, ReviewerError
 from reviewer.models import (
     MIN_LEASE_S,
     ActionItem,
@@ -361,6 +361,16 @@ class ReviewScreen(AppScreen):
         self.lease = msg.new
         if msg.error:
             self.notify(safe_line(msg.error, 300), severity="warning", markup=False)
+
+    def on_unmount(self) -> None:
+        """Gone for good (the app quits, or its `reviewer web` server ended it): give the item
+        back now; a worker would not run any more."""
+        if self.lease is not None and self.rapp.queue is not None:
+            lease, self.lease = self.lease, None
+            try:
+                self.rapp.queue.release(lease)
+            except ReviewerError:
+                pass  # the lease runs out on its own
 
     def release(self, lease: Lease) -> None:
         if self.rapp.queue is not None:

@@ -3,7 +3,8 @@ driven by selenium) loads the page, the queue's first item is opened and approve
 keyboard, and the decision is in the queue. A screenshot is kept in artifacts/.
 
 The terminal is drawn on a canvas, so the test reads the queue, not the pixels: opening the
-first row claims that item, and `a` records the decision. Skipped where Chromium is absent,
+first row claims that item, and `a` records the decision. Then the server is killed (-9): its
+session ends too, and gives back the item it held. Skipped where Chromium is absent,
 except in CI, which installs it.
 """
 
@@ -94,6 +95,10 @@ def test_the_app_in_a_browser_opens_an_item_and_approves_it_with_the_keyboard(tm
         assert (d.verdict, d.reviewer, d.by) == ("approve", "browser-ann", "human")
         wait_for("the next item to be claimed", lambda: q.get(second).status == "claimed")
         browser.save_screenshot(str(ARTIFACTS / "browser-after-approve.png"))
+        # the server dies outright while the session shows an item: the session ends with it
+        # and gives the item back (left running, it would renew the lease for ever)
+        server.kill()
+        wait_for("the orphaned session to give its item back", lambda: q.get(second).status == "pending", 20)
     finally:
         server.terminate()
         try:

@@ -785,3 +785,14 @@ async def test_esc_in_the_editor_asks_before_throwing_edits_away(queue):
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(app.screen, ReviewScreen))
         assert queue.get("rag-1").status == "claimed"  # nothing recorded
+
+
+async def test_quitting_on_the_review_screen_gives_the_item_back(queue):
+    """ctrl+c with an item open: it is pending again at once, not held until the lease runs out."""
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "fin-1")
+        assert queue.get("fin-1").status == "claimed"
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert queue.get("fin-1").status == "pending" and queue.get("fin-1").claimed_by is None

@@ -10,15 +10,20 @@ from .base import Ctx, cli, pass_ctx, say
 
 
 def _run_app(url: str, reviewer: str | None = None, sign_in: bool = False) -> None:
+    import os
+
     from reviewer.screens import make_app
     from reviewer.storage.peek import peek
 
     from ..config import open_queue
 
+    # A browser session of `reviewer web` ends with its server, even one killed outright:
+    # left running, it would keep renewing the lease on the item it shows.
+    parent = os.getppid() if "web_driver" in os.environ.get("TEXTUAL_DRIVER", "") else None
     if sign_in:  # a browser session of `reviewer web`: its reviewer signs in with their token
-        make_app(lambda: open_queue(url), sign_in=url).run()
+        make_app(lambda: open_queue(url), sign_in=url, parent=parent).run()
         return
-    make_app(lambda: open_queue(url), reviewer=reviewer, peek=lambda: peek(url)).run()
+    make_app(lambda: open_queue(url), reviewer=reviewer, peek=lambda: peek(url), parent=parent).run()
 
 
 @cli.command()
@@ -46,7 +51,8 @@ def web_command(url: str, gateway: bool, host: str) -> str:
         raise click.UsageError(f"a local queue has no sign-in: serve it on loopback only, not {host}; "
                                "to serve a team, run `reviewer serve` and `reviewer web --gateway URL`")
     where = ["--gateway", url] if gateway else ["--db", url]
-    return shlex.join([sys.executable, "-m", "reviewer", *where, "tui", *(["--sign-in"] if gateway else [])])
+    # `exec`: the session's parent is the server itself, whose end it watches for
+    return "exec " + shlex.join([sys.executable, "-m", "reviewer", *where, "tui", *(["--sign-in"] if gateway else [])])
 
 
 @cli.command()
