@@ -38,9 +38,6 @@ from reviewer.models import (
     corrected_text,
 )
 from reviewer.queue import ReviewQueue
-
-if TYPE_CHECKING:
-    from reviewer.judge import Judge
 from reviewer.rules import is_critical_action, standing_decision
 from reviewer.safe_text import DISPLAY_LIMIT, safe_line
 
@@ -60,6 +57,9 @@ from .footer import KeyFooter
 from .session import ReviewSession, Shown
 from .source import Source
 from .text import heading, line, plain
+
+if TYPE_CHECKING:
+    from reviewer.judge import Judge
 
 LOOKAHEAD = 25
 DECIDING = ("approve", "approve_with_comment", "reject", "correct", "edit_external", "edit_arguments",
