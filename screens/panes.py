@@ -136,7 +136,11 @@ def documents(it: OutputItem | ActionItem) -> Text:
 
 
 def metadata(it: OutputItem | ActionItem) -> Text:
+    """Where the item came from, its context's metadata and tags (nothing, not even the
+    heading, when it has none)."""
     t = Text()
+    if not (it.source.model_dump(exclude_none=True) or it.context.metadata or it.tags):
+        return t
     t.append_text(heading("\nMetadata"))
     for k, v in it.source.model_dump(exclude_none=True).items():
         t.append("\n")
