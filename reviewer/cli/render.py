@@ -97,12 +97,7 @@ def render_item(q: Mapping[str, Any]) -> str:
                      f"{when:%Y-%m-%d %H:%M:%S}Z{extra}"
                      + (f" reasons={','.join(safe_line(r, 40) for r in d['reasons'])}" if d.get("reasons") else "")
                      + (f" comment={safe_line(d['comment'], 200)}" if d.get("comment") else ""))
-        if d.get("correction") is not None and q["kind"] == "output":
-            lines.append("[correction, as a diff of the output]")
-            lines += [safe(x.rstrip("\n")) for x in difflib.unified_diff(
-                it["output"].splitlines(), d["correction"].splitlines(), "output", "correction", lineterm="", n=2)][2:]
-        if d.get("arguments") is not None:
-            lines.append("[approved arguments]\n" + safe(json.dumps(d["arguments"], indent=2, ensure_ascii=False)))
+        lines += _changes(q, d, "correction", "approved arguments", to="correction")
     for sg in q.get("suggestions", []):
         spent = [f"{sg[k]:,} tokens {k.removeprefix('tokens_')}" for k in ("tokens_in", "tokens_out") if sg.get(k)]
         if sg.get("cost_usd") is not None:
@@ -112,12 +107,7 @@ def render_item(q: Mapping[str, Any]) -> str:
                      + (f" reasons={','.join(safe_line(r, 40) for r in sg['reasons'])}" if sg.get("reasons") else "")
                      + (f"  [{', '.join(spent)}]" if spent else "")
                      + (f"\n  {safe_line(sg['rationale'], 400)}" if sg.get("rationale") else ""))
-        if sg.get("correction") is not None and q["kind"] == "output":
-            lines.append("[suggested correction, as a diff of the output]")
-            lines += [safe(x.rstrip("\n")) for x in difflib.unified_diff(
-                it["output"].splitlines(), sg["correction"].splitlines(), "output", "suggestion", lineterm="", n=2)][2:]
-        if sg.get("arguments") is not None:
-            lines.append("[suggested arguments]\n" + safe(json.dumps(sg["arguments"], indent=2, ensure_ascii=False)))
+        lines += _changes(q, sg, "suggested correction", "suggested arguments", to="suggestion")
     if q.get("audit"):
         lines.append("\naudit trail:")
         for a in q["audit"]:
@@ -125,3 +115,17 @@ def render_item(q: Mapping[str, Any]) -> str:
             detail = "" if not a.get("detail") else "  " + safe_line(json.dumps(a["detail"], ensure_ascii=False), 160)
             lines.append(f"  {when:%Y-%m-%d %H:%M:%S}Z  {safe_line(a['actor'], 40)}  {safe_line(a['action'], 30)}{detail}")
     return "\n".join(lines)
+
+
+def _changes(q: Mapping[str, Any], d: Mapping[str, Any], correction: str, arguments: str, *, to: str) -> list[str]:
+    """A decision's (or a suggestion's) correction as a diff of the output, or its arguments."""
+    from ..safe_text import safe
+
+    lines = []
+    if d.get("correction") is not None and q["kind"] == "output":
+        lines.append(f"[{correction}, as a diff of the output]")
+        lines += [safe(x.rstrip("\n")) for x in difflib.unified_diff(
+            q["item"]["output"].splitlines(), d["correction"].splitlines(), "output", to, lineterm="", n=2)][2:]
+    if d.get("arguments") is not None:
+        lines.append(f"[{arguments}]\n" + safe(json.dumps(d["arguments"], indent=2, ensure_ascii=False)))
+    return lines
