@@ -13,6 +13,7 @@ from textual.lazy import Lazy
 from textual.message import Message
 from textual.widgets import Input, Select, Static
 
+from reviewer.errors import StorageError
 from reviewer.safe_text import safe_line
 from reviewer.vocab import MAX_BULK, STATUS_VIEWS
 
@@ -239,10 +240,14 @@ class QueueScreen(AppScreen):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self, q: ReviewQueue, token: int, source: Source) -> None:
-        changes = q.changes(token)
-        if changes.token != token:
+        try:
+            changes = q.changes(token)
+            if changes.token == token:
+                return
             total = source.count() if isinstance(source, FilterSource) else None
             self.post_message(self.Changed(changes, total, q.stats()))
+        except StorageError:
+            return  # the queue is away for now: the next poll tries again (a reviewer's own action says so)
 
     def on_queue_screen_changed(self, msg: Changed) -> None:
         """Items changed elsewhere. When the view gained or lost items (a new arrival, an item
