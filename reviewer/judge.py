@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from importlib.resources import files
 from string import Template
 from typing import Any
@@ -49,11 +50,19 @@ class NoProvider(ReviewerError):
 
 def prompt_for(settings: QueueSettings) -> tuple[str, str]:
     """The judge prompt a queue uses, and its version (`judge-v1@1a2b3c4d`; `queue@...` for
-    a queue's own)."""
+    a queue's own). Asked once per item: the file is read and each text hashed once."""
     if settings.judge_prompt:
-        text, name = settings.judge_prompt, "queue"
-    else:
-        text, name = files("reviewer").joinpath("prompts", f"{PROMPT}.md").read_text(encoding="utf-8"), PROMPT
+        return _versioned(settings.judge_prompt, "queue")
+    return _versioned(_builtin(), PROMPT)
+
+
+@cache
+def _builtin() -> str:
+    return files("reviewer").joinpath("prompts", f"{PROMPT}.md").read_text(encoding="utf-8")
+
+
+@cache
+def _versioned(text: str, name: str) -> tuple[str, str]:
     return text, f"{name}@{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
