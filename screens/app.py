@@ -37,14 +37,14 @@ if TYPE_CHECKING:
     from reviewer.models import BatchResult
     from reviewer.queue import ReviewQueue
 
-# The cyclic GC's thresholds while the app runs (CPython's default is 700, 10, 10). Each
-# decision allocates thousands of short-lived render objects (strips, segments, caches): with
-# the defaults a full collection (20-60 ms, a dropped frame) ran every eight decisions or so.
-# Fewer, larger young collections and rare full ones keep key-to-next under a frame budget;
-# garbage without cycles is freed by reference counting at once either way.
-GC_THRESHOLDS = (5000, 1000, 100)  # young objects as they come; older ones while the reviewer reads
+# The cyclic GC runs while the reviewer reads, never inside a key press. Each decision allocates
+# thousands of short-lived render objects (strips, segments, caches): left to its thresholds the
+# GC ran two or three young passes (1-3 ms each) inside every frame, and with CPython's defaults
+# a full pass (20-60 ms, a dropped frame) every eight decisions or so. Garbage without cycles is
+# freed by reference counting at once either way; only cycles wait for the reader.
 IDLE_S = 0.3  # no key for this long: the reviewer is reading, and the GC may run
 FULL_GC_S = 30.0  # at most this often, a full collection (also only while idle)
+GC_YOUNG_LIMIT = 200_000  # young objects that are collected even mid-burst (keys held down)
 PARENT_CHECK_S = 1.0  # how often a `reviewer web` session checks that its server is still there
 URGENT_POLL_S = 3.0  # how often the app looks for high and critical actions that just arrived
 SEND_SAVED_S = 3.0  # how often decisions saved while a gateway was away are sent
@@ -107,6 +107,7 @@ class ReviewerApp(App[None]):
         self._urgent_primed = False  # the first look only learns what is already there
         self.last_key = 0.0  # monotonic time of the last key press
         self._full_gc_at = time.monotonic()
+        self._gc_was_enabled = False  # the GC ran on its own before this app turned it off
 
     @property
     def judge_model(self) -> str | None:
@@ -135,17 +136,25 @@ class ReviewerApp(App[None]):
             self.exit()
 
     def collect_when_idle(self) -> None:
-        """Collect the cyclic GC's older generations while the reviewer reads, not in the
-        middle of a key press: left to its thresholds, a pass over them landed on one
-        decision in ten and took 10-55 ms. Young objects are still collected as they come."""
+        """Run the cyclic GC (off while the app runs) when no key came for IDLE_S: young
+        objects each time, everything at most every FULL_GC_S; mid-burst only past
+        GC_YOUNG_LIMIT young objects, so memory stays bounded while keys are held down."""
         now = time.monotonic()
+        young = gc.get_count()[0]
         if now - self.last_key < IDLE_S:
+            if young > GC_YOUNG_LIMIT:
+                gc.collect(0)
             return
         if now - self._full_gc_at > FULL_GC_S:
             gc.collect()
             self._full_gc_at = now
-        elif gc.get_count()[1]:
+        elif young or gc.get_count()[1]:
             gc.collect(1)
+
+    def on_unmount(self) -> None:
+        """The app is done: the cyclic GC runs on its own again (the process may go on)."""
+        if self._gc_was_enabled:
+            gc.enable()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         return [*super().get_line_filters(), self._inert]
@@ -207,7 +216,9 @@ class ReviewerApp(App[None]):
         # Everything loaded so far (modules, ORM, widgets) lives as long as the app: keep it out
         # of the cyclic GC's full passes, which otherwise pause the UI as the heap grows.
         gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
+        if not self._gc_was_enabled:
+            self._gc_was_enabled = gc.isenabled()
+            gc.disable()  # collect_when_idle runs it
         for screen in self.screen_stack:
             if isinstance(screen, QueueScreen):
                 screen.reload()

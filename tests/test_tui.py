@@ -796,3 +796,43 @@ async def test_quitting_on_the_review_screen_gives_the_item_back(queue):
         await pilot.press("ctrl+c")
         await pilot.pause()
     assert queue.get("fin-1").status == "pending" and queue.get("fin-1").claimed_by is None
+
+
+async def test_cyclic_garbage_is_collected_while_the_reviewer_reads_not_inside_a_key_press(queue):
+    """The cyclic GC is off while the app runs (it paused frames); it runs once no key came
+    for a while, mid-burst only past its limit, and is back on when the app is done."""
+    import gc
+    import time
+    import weakref
+
+    from reviewer.screens import app as app_module
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    def garbage() -> weakref.ref:
+        node = Node()
+        ref = weakref.ref(node)
+        del node  # only the cycle holds it now
+        return ref
+
+    assert gc.isenabled()
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        assert not gc.isenabled()
+        ref = garbage()
+        app.last_key = time.monotonic()  # a key just came: the garbage waits
+        app.collect_when_idle()
+        assert ref() is not None
+        app.last_key = time.monotonic() - app_module.IDLE_S - 1  # the reviewer is reading
+        app.collect_when_idle()
+        assert ref() is None
+        ref = garbage()
+        app.last_key = time.monotonic()
+        with pytest.MonkeyPatch.context() as mp:  # keys held down past the limit: collected anyway
+            mp.setattr(app_module, "GC_YOUNG_LIMIT", 0)
+            app.collect_when_idle()
+        assert ref() is None
+    assert gc.isenabled()
