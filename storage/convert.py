@@ -1,4 +1,12 @@
-"""Conversion between wire models and table rows."""
+"""Conversion between wire models and table rows.
+
+Rows read back are built without validating again what was validated on the way in
+(`model_construct`): the summary columns are typed by the schema and written only from
+validated models, and a stored decision was a validated DecisionIn. An item's payload is
+still parsed by its model (`parse_item(..., stored=True)`, the size limits skipped), so a
+payload edited outside the product is caught where it is read. Exports and the list read
+thousands of rows: validating each twice cost more than reading it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reviewer.models import (
-    STORED,
     ActionItem,
     Decision,
     DecisionIn,
@@ -165,7 +172,7 @@ def summary_kwargs(row: Any) -> dict[str, Any]:
         "risk": m["risk"],
         "tool": m["tool"],
         "tags": undelimited(m["tags"]),
-        "flags": [FlagSummary(**f) for f in json.loads(m["flags"])],
+        "flags": [FlagSummary.model_construct(**f) for f in json.loads(m["flags"])],
         "snippet": m["snippet"],
         "created_at": aware(m["created_at"]),
         "enqueued_at": aware(m["enqueued_at"]),
@@ -180,7 +187,7 @@ def summary_kwargs(row: Any) -> dict[str, Any]:
 
 
 def summary(row: Any) -> ItemSummary:
-    return ItemSummary(**summary_kwargs(row))
+    return ItemSummary.model_construct(**summary_kwargs(row))
 
 
 def decision_hash(item_id: str, d: DecisionIn) -> str:
@@ -219,15 +226,16 @@ class Row:
 
 
 def queue_item(row: Any, history: list[Decision], drafts: list[Suggestion] | None = None) -> QueueItem:
-    """An item row, its decisions and its judges' suggestions as a QueueItem (read back: the
-    limits are not re-checked)."""
-    return QueueItem.model_validate({**summary_kwargs(row), "item": parse_item(row.payload, stored=True),
-                                     "decisions": history, "suggestions": drafts or []}, context=STORED)
+    """An item row, its decisions and its judges' suggestions as a QueueItem. The payload is
+    validated (without the size limits it passed on the way in); the rest is built as it is
+    read: typed columns and models already validated (see the module docstring)."""
+    return QueueItem.model_construct(**summary_kwargs(row), item=parse_item(row.payload, stored=True),
+                                     decisions=history, suggestions=drafts or [])
 
 
 def decision(row: Any) -> Decision:
     m = row._mapping
-    return Decision.model_validate({
+    return Decision.model_construct(**{
         "id": m["id"],
         "item_id": m["item_id"],
         "seq": m["seq"],
@@ -244,4 +252,4 @@ def decision(row: Any) -> Decision:
         "origin": m["origin"],
         "by": m["by_kind"],
         "batch": m["batch"],
-    }, context=STORED)
+    })
