@@ -9,6 +9,7 @@ counted, with why, in the manifest and in the result: nothing is left out silent
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
@@ -31,12 +32,25 @@ from .safe_text import safe_line
 
 SCHEMA_VERSION = 2
 NAMED = 5  # item ids named per reason an export left items out
+PROGRESS_EVERY = 100  # items between two progress reports
 
 
 def _csv_line(rec: Record) -> str:
     buf = io.StringIO()
     csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n").writerow(rec)
     return buf.getvalue()
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep what was alive before an export (modules, the ORM, the models' validators) out of
+    the cyclic GC's passes while it runs: they walked that heap again and again, about a
+    fifth of an export's time. Objects made during the export are collected as usual."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _items(queue: ReviewQueue, ids: list[str], page: int = 500) -> Iterator[QueueItem]:
@@ -300,8 +314,11 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
     left_out_ids: dict[str, list[str]] = {}
     out.parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as files:
+        files.enter_context(_heap_frozen())
         for sink in sinks.values():
             sink.start(files.enter_context(atomic_writer(sink.path)))
+        if progress:
+            progress(0, len(touched))
         for i, item in enumerate(_items(queue, touched), 1):
             d = standing_decision(item)
             if d is not None and flt.take(item, d) and item.id not in dropped:
@@ -317,7 +334,7 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
                         sink.record(redact_record(rec, redacted) if redact else rec, item.id)
                     counts[d.verdict] = counts.get(d.verdict, 0) + 1
                     kinds[item.kind] = kinds.get(item.kind, 0) + 1
-            if progress:
+            if progress and (i % PROGRESS_EVERY == 0 or i == len(touched)):
                 progress(i, len(touched))
         for sink in sinks.values():
             sink.finish()

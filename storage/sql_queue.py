@@ -72,6 +72,7 @@ BATCH = 500  # ids per IN (...) lookup
 FEED_LOCK = 7263001  # PostgreSQL advisory lock: decision writers share it, feed readers take it alone
 ANALYZE_FROM = 1_000  # items: below this the planner's guesses are good enough
 SUMMARY = [items.c[f] for f in cv.SUMMARY_FIELDS]
+FULL = [*SUMMARY, items.c.payload]  # what a QueueItem is built from (not the search text)
 
 
 MEDIAN_OF = 1000  # recent timed decisions behind stats()' median_decision_ms
@@ -286,7 +287,7 @@ class SqlQueue:
         with self._read() as conn:
             for i in range(0, len(item_ids), BATCH):
                 chunk = list(item_ids[i : i + BATCH])
-                rows = {r.id: r for r in conn.execute(select(items).where(items.c.id.in_(chunk)))}
+                rows = {r.id: r for r in conn.execute(select(*FULL).where(items.c.id.in_(chunk)))}
                 history: dict[str, list[Decision]] = {}
                 for d in conn.execute(select(decisions).where(decisions.c.item_id.in_(chunk))
                                       .order_by(decisions.c.seq)):
@@ -296,7 +297,7 @@ class SqlQueue:
         return out
 
     def _get(self, conn: Connection, item_id: str) -> QueueItem:
-        row = conn.execute(select(items).where(items.c.id == item_id)).first()
+        row = conn.execute(select(*FULL).where(items.c.id == item_id)).first()
         if row is None:
             raise no_item(item_id)
         ds = conn.execute(select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.seq))

@@ -339,3 +339,19 @@ def test_feedback_scores_validate_against_the_langfuse_sdks_request_model(decide
         assert str(score.data_type.value if hasattr(score.data_type, "value") else score.data_type) == "CATEGORICAL"
         assert str(score.source.value if hasattr(score.source, "value") else score.source) == "ANNOTATION"
     assert {"trace_id", "observation_id", "session_id", "comment"} <= fields
+
+
+def test_an_export_reports_its_progress_item_by_item_to_the_end(decided, tmp_path):
+    """`reviewer export` draws a progress bar from these reports (hidden when not a terminal)."""
+    from reviewer.export import export
+    from reviewer.storage import SqlQueue
+
+    seen: list[tuple[int, int]] = []
+    q = SqlQueue.open(f"sqlite:///{tmp_path / 'q.db'}")
+    try:
+        result = export(q, "feedback", tmp_path / "f.jsonl", progress=lambda done, total: seen.append((done, total)))
+    finally:
+        q.close()
+    total = seen[0][1]
+    assert seen[0] == (0, total) and seen[-1] == (total, total) and total >= result.written > 0
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)

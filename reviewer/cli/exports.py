@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from contextlib import ExitStack
 from typing import Any
 
 import click
@@ -66,8 +69,19 @@ def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ..
     flt = Filters(queues=frozenset(queues), kinds=frozenset(kinds), verdicts=frozenset(verdicts),
                   reviewers=frozenset(reviewers), tags=frozenset(tags),
                   since=since.replace(tzinfo=UTC) if since else None, until=until.replace(tzinfo=UTC) if until else None)
-    r = run(c.queue, fmt, out, cursor=cursor, filters=flt, include_rejected=include_rejected, split=split,
-            redact=redact, dedup=dedup)
+    with ExitStack() as stack:
+        progress = None
+        if sys.stderr.isatty():  # (a hidden bar would still print its label before any error)
+            bar = stack.enter_context(click.progressbar(length=1, label=f"exporting {fmt}", file=sys.stderr))
+
+            def progress(done: int, total: int) -> None:
+                if not done:  # the items are found: the time per item counts from here
+                    bar.start = time.time()
+                bar.length = total
+                bar.update(done - bar.pos)
+
+        r = run(c.queue, fmt, out, cursor=cursor, filters=flt, include_rejected=include_rejected, split=split,
+                redact=redact, dedup=dedup, progress=progress)
     wrote = f"wrote {r.written} new record{'s' if r.written != 1 else ''} ({r.total} in all)"
     if r.splits:
         say(f"{wrote} to {', '.join(r.splits.values())}; cursor {r.cursor_from}->{r.cursor_to}")
