@@ -47,6 +47,7 @@ FULL_GC_S = 30.0  # at most this often, a full collection (also only while idle)
 GC_YOUNG_LIMIT = 200_000  # young objects that are collected even mid-burst (keys held down)
 PARENT_CHECK_S = 1.0  # how often a `reviewer web` session checks that its server is still there
 URGENT_POLL_S = 3.0  # how often the app looks for high and critical actions that just arrived
+NOT_NOW = "(not available right now)"  # the help's note on a key that does nothing at the moment
 SEND_SAVED_S = 3.0  # how often decisions saved while a gateway was away are sent
 
 
@@ -347,6 +348,12 @@ class ReviewerApp(App[None]):
             keys, _ = rows.setdefault(b.id, ([], b.tooltip or b.description))
             if (shown := self.get_key_display(b)) not in keys:
                 keys.append(shown)
+        # and the screen's keys that do nothing right now (bulk keys with nothing marked,
+        # deciding keys on a read-only item), so that they can be found before they work
+        for bindings in screen._bindings.key_to_bindings.values():
+            for b in bindings:
+                if b.id and b.id not in rows:
+                    rows[b.id] = ([self.get_key_display(b)], f"{b.tooltip or b.description} {NOT_NOW}")
         table = [(", ".join(keys), does, bid) for bid, (keys, does) in rows.items()]
         self.push_screen(HelpScreen(table, type(screen).__name__.replace("Screen", "").lower()))
 

@@ -424,6 +424,31 @@ async def test_help_lists_every_key_with_its_id(queue):
                 "review.undo", "review.next", "review.prev", "review.back"} <= ids
 
 
+async def test_help_names_the_keys_that_do_nothing_yet_and_says_so(queue):
+    """With nothing marked the bulk keys do nothing and the footer hides them: `?` still lists
+    them, marked as not available right now, and plainly once items are marked."""
+    from reviewer.screens.app import NOT_NOW
+
+    app = app_for(queue)
+
+    async def help_rows() -> dict[str, str]:
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        rows = {bid: does for _, does, bid in app.screen.rows}
+        await pilot.press("escape")
+        await settle(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        return rows
+
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        rows = await help_rows()
+        assert rows["queue.bulk_approve"] == f"Approve the marked items (critical actions are left out) {NOT_NOW}"
+        assert rows["queue.bulk_reject"].endswith(NOT_NOW) and not rows["queue.search"].endswith(NOT_NOW)
+        await pilot.press("space")
+        rows = await help_rows()
+        assert rows["queue.bulk_approve"] == "Approve the marked items (critical actions are left out)"
+
+
 async def test_keys_can_be_remapped_by_id(queue):
     app = make_app(lambda: queue, reviewer="alice", clock=clock,
                    config={"keymap": {"review.approve": "y"}})
