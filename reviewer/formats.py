@@ -91,8 +91,9 @@ def golden(item: QueueItem, d: Decision, o: Options) -> list[Record] | str:
 
 
 def feedback(item: QueueItem, d: Decision, o: Options) -> list[Record] | str:
-    """One record per standing decision, outputs and actions: the decision, and a score in
-    the shape Langfuse's score API and Opik's feedback scores take."""
+    """One record per standing decision, outputs and actions: the decision, a score in the
+    shape Langfuse's score API and Opik's feedback scores take, and what each LLM judge had
+    suggested (`judges`, `agrees`: the human decided the same verdict), to calibrate them."""
     it = item.item
     return [{
         "id": item.id, "kind": it.kind, "queue": it.queue, **_source_ids(item),
@@ -100,6 +101,9 @@ def feedback(item: QueueItem, d: Decision, o: Options) -> list[Record] | str:
         "comment": d.comment, "source": "ANNOTATION",
         "duration_ms": d.duration_ms,
         "flags": [{"reason": f.reason, "score": f.score} for f in it.flags],
+        "judges": [{"model": s.model, "prompt_version": s.prompt_version, "verdict": s.verdict,
+                    "reasons": s.reasons, "confidence": s.confidence, "agrees": s.verdict == d.verdict}
+                   for s in item.suggestions],
         **_decision_meta(d),
     }]
 

@@ -99,6 +99,31 @@ def test_feedback_holds_every_decision_with_a_langfuse_shaped_score(decided, tmp
     assert {"reason": "judge.numeric_faithfulness", "score": 0.22} in fin["flags"]
     act = next(r for r in rows if r["id"] == "act-0003")
     assert (act["kind"], act["value"], act["reasons"]) == ("action", "reject", ["unsafe"])
+    assert fin["judges"] == [] and act["judges"] == []
+
+
+def test_feedback_says_what_each_judge_suggested_and_whether_the_human_agreed(run, tmp_path):
+    """A judge's suggestions go out beside the human's decision, to calibrate the judge."""
+    from reviewer.models import Suggestion
+    from reviewer.storage import SqlQueue
+
+    for f in sorted(SHARED_DATA.glob("*.jsonl")):
+        run("ingest", str(f))
+    q = SqlQueue.open(f"sqlite:///{tmp_path / 'q.db'}")
+    try:
+        for model, verdict in (("openai/gpt-4o-mini", "reject"), ("anthropic/claude-haiku", "approve")):
+            q.suggest(Suggestion(item_id="sup-0001", model=model, prompt_version="judge-v1@t", verdict=verdict,
+                                 reasons=["tone"] if verdict == "reject" else [], confidence=0.7), actor="tester")
+    finally:
+        q.close()
+    run("decide", "sup-0001", "--approve")
+    rows, _, _ = export(run, tmp_path, "feedback")
+    (sup,) = [r for r in rows if r["id"] == "sup-0001"]
+    assert sup["judges"] == [
+        {"model": "openai/gpt-4o-mini", "prompt_version": "judge-v1@t", "verdict": "reject", "reasons": ["tone"],
+         "confidence": 0.7, "agrees": False},
+        {"model": "anthropic/claude-haiku", "prompt_version": "judge-v1@t", "verdict": "approve", "reasons": [],
+         "confidence": 0.7, "agrees": True}]
 
 
 def check_openai_chat(record: dict) -> None:
