@@ -8,7 +8,7 @@ Pure functions over decided items (QueueItem, with their decision history):
 - per queue: the failure modes (reasons of rejects and corrections), by ISO week;
 - per reviewer: decisions, median time per decision, and Cohen's kappa with each reviewer
   who decided the same items;
-- per queue and judge model: how often the human's verdict was the one the judge suggested,
+- per queue, judge model and prompt version: how often the human's verdict was the one the judge suggested,
   and the kappa between them.
 Only human decisions count; policies and deadlines say nothing about the flaggers.
 """
@@ -85,6 +85,7 @@ class Agreement:
 class JudgeFigures:
     queue: str
     model: str
+    prompt_version: str  # a new prompt is a new judge: its figures are its own
     items: int = 0  # decided by a human after the judge suggested
     agreed: int = 0  # the human's verdict was the suggested one
     rate: float | None = None
@@ -134,7 +135,7 @@ def build(items: Iterable[QueueItem]) -> Report:
     durations: dict[str, list[int]] = defaultdict(list)
     counts: Counter[str] = Counter()
     labels: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    judged: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    judged: dict[tuple[str, str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
     for item in items:
         d = standing_decision(item)
         opinions = _opinions(item)
@@ -150,11 +151,10 @@ def build(items: Iterable[QueueItem]) -> Report:
                 lb.append(opinions[b].verdict)
         if d is None or d.by != "human":
             continue
-        latest = {s.model: s.verdict for s in item.suggestions}  # oldest first: the last per model wins
-        for model, verdict in latest.items():
-            human, judge = judged[(item.queue, model)]
+        for s in item.suggestions:  # one per model and prompt version
+            human, judge = judged[(item.queue, s.model, s.prompt_version)]
             human.append(d.verdict)
-            judge.append(verdict)
+            judge.append(s.verdict)
         confirmed = d.verdict in CONFIRMS
         for f in item.item.flags:
             fig = flags.setdefault(f.reason, FlagFigures(f.reason))
@@ -180,11 +180,11 @@ def build(items: Iterable[QueueItem]) -> Report:
         failure_modes={q: {w: dict(c.most_common()) for w, c in sorted(weeks.items())} for q, weeks in sorted(modes.items())},
         reviewers=reviewers,
         agreement=[Agreement(a, b, len(la), cohen_kappa(la, lb)) for (a, b), (la, lb) in sorted(labels.items())],
-        judges=[_judge(q, m, human, judge) for (q, m), (human, judge) in sorted(judged.items())],
+        judges=[_judge(q, m, p, human, judge) for (q, m, p), (human, judge) in sorted(judged.items())],
     )
 
 
-def _judge(queue: str, model: str, human: list[str], judge: list[str]) -> JudgeFigures:
+def _judge(queue: str, model: str, prompt: str, human: list[str], judge: list[str]) -> JudgeFigures:
     agreed = sum(h == j for h, j in zip(human, judge, strict=True))
-    return JudgeFigures(queue, model, len(human), agreed, agreed / len(human), wilson(agreed, len(human)),
+    return JudgeFigures(queue, model, prompt, len(human), agreed, agreed / len(human), wilson(agreed, len(human)),
                         cohen_kappa(human, judge))

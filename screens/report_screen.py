@@ -82,10 +82,11 @@ def render(r: Report, wide: bool = True) -> list[Table | Text]:
     if r.judges:
         judges = Table(title="Judges: how often reviewers decided what the judge suggested", expand=True,
                        title_justify="left")
-        for col in ("queue", "model", "items", "agreed", "rate", *([""] if wide else []), "kappa"):
+        for col in ("queue", "model", "prompt", "items", "agreed", "rate", *([""] if wide else []), "kappa"):
             judges.add_column(col)
         for j in r.judges:
-            judges.add_row(Text(safe_line(j.queue, 30)), Text(safe_line(j.model, 40)), str(j.items), str(j.agreed),
+            judges.add_row(Text(safe_line(j.queue, 30)), Text(safe_line(j.model, 40)),
+                           Text(safe_line(j.prompt_version, 30)), str(j.items), str(j.agreed),
                            f"{j.rate:.0%}" if j.rate is not None else "-",
                            *([bar(j.rate or 0.0, "green")] if wide else []),
                            "-" if j.kappa is None else f"{j.kappa:.2f}")

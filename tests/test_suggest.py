@@ -147,6 +147,20 @@ def test_report_shows_how_often_reviewers_agreed_with_the_judge(q):
     rag, support = build(q.get_many(["sup-1", "rag-1", "rag-2"])).judges
     assert (rag.queue, rag.model, rag.items, rag.agreed, rag.rate) == ("rag-qa", MODEL, 2, 1, 0.5)
     assert (support.queue, support.items, support.agreed) == ("support", 1, 1)
+    assert rag.prompt_version.startswith("judge-v1@")
+
+
+def test_a_new_judge_prompt_is_a_new_judge_in_the_report(q):
+    """Figures of two prompt versions of one model are not merged: a prompt change shows."""
+    old = Judge(MODEL, mock_response=answer(verdict="reject"))
+    new = Judge(MODEL, mock_response=answer(verdict="approve"))
+    own = QueueSettings(judge_prompt="Judge $kind. Reasons: $reasons")  # the queue's own prompt
+    for judge, item_id, settings in ((old, "rag-1", QueueSettings()), (new, "rag-2", own)):
+        q.suggest(judge(q.get(item_id), settings), actor="ann")
+        q.decide(item_id, DecisionIn(verdict="approve", reviewer="bob"))
+    figures = build(q.get_many(["rag-1", "rag-2"])).judges
+    assert len({j.prompt_version for j in figures}) == 2
+    assert sorted((j.items, j.agreed) for j in figures) == [(1, 0), (1, 1)]
 
 
 # -- the review screen ----------------------------------------------------------------------

@@ -60,7 +60,7 @@ def report(c: Ctx, queues: tuple[str, ...], as_json: bool) -> None:
                   [[f"{a.a} / {a.b}", str(a.items), "-" if a.kappa is None else f"{a.kappa:.2f}"]
                    for a in r.agreement]))
     say("\nJudges: how often did the reviewer decide what the judge suggested?")
-    say(table(["queue", "model", "items", "agreed", "rate", "95% interval", "kappa"],
-              [[j.queue, j.model, str(j.items), str(j.agreed), pct(j.rate), f"{j.interval[0]:.0%}-{j.interval[1]:.0%}",
+    say(table(["queue", "model", "prompt", "items", "agreed", "rate", "95% interval", "kappa"],
+              [[j.queue, j.model, j.prompt_version, str(j.items), str(j.agreed), pct(j.rate), f"{j.interval[0]:.0%}-{j.interval[1]:.0%}",
                 "-" if j.kappa is None else f"{j.kappa:.2f}"] for j in r.judges])
         if r.judges else "  no decided item had a suggestion yet (reviewer suggest)")
