@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -341,19 +342,22 @@ class ReviewerApp(App[None]):
 
         screen = self.screen
         rows: dict[str, tuple[list[str], str]] = {}
-        for active in screen.active_bindings.values():
+        for key, active in screen.active_bindings.items():
             b = active.binding
             if not b.id:  # Textual's own scrolling and focus keys
                 continue
             keys, _ = rows.setdefault(b.id, ([], b.tooltip or b.description))
-            if (shown := self.get_key_display(b)) not in keys:
+            # the key itself: a footer's shorthand ("n/p") would name another binding's key
+            if (shown := self.get_key_display(replace(b, key=key, key_display=None))) not in keys:
                 keys.append(shown)
         # and the screen's keys that do nothing right now (bulk keys with nothing marked,
-        # deciding keys on a read-only item), so that they can be found before they work
-        for bindings in screen._bindings.key_to_bindings.values():
+        # deciding keys on a read-only item), so that they can be found before they work; not
+        # a key that does something else here (`e` edits an action's arguments, an output's text)
+        for key, bindings in screen._bindings.key_to_bindings.items():
             for b in bindings:
-                if b.id and b.id not in rows:
-                    rows[b.id] = ([self.get_key_display(b)], f"{b.tooltip or b.description} {NOT_NOW}")
+                if b.id and b.id not in rows and key not in screen.active_bindings:
+                    shown = self.get_key_display(replace(b, key=key, key_display=None))
+                    rows[b.id] = ([shown], f"{b.tooltip or b.description} {NOT_NOW}")
         table = [(", ".join(keys), does, bid) for bid, (keys, does) in rows.items()]
         self.push_screen(HelpScreen(table, type(screen).__name__.replace("Screen", "").lower()))
 
