@@ -58,6 +58,11 @@ def default_db_url() -> str:
     return f"sqlite:///{data_dir() / 'queue.db'}"
 
 
+def demo_db_path() -> Path:
+    """Where `reviewer demo` builds its queue: a file of its own, never the real queue."""
+    return data_dir() / "demo.db"
+
+
 def is_gateway(url: str) -> bool:
     return url.startswith(("http://", "https://"))
 

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from reviewer.cli import cli
+from reviewer.storage import SqlQueue
 
 from conftest import SHARED_DATA
 from factories import HOSTILE
@@ -295,8 +296,19 @@ def test_two_approvers_is_the_queues_rule_whatever_directory_a_client_runs_in(tm
     assert json.loads(_cli(a, db, "show", "wire-1", "--json").stdout)["status"] == "decided"
 
 
+def test_reading_a_queue_that_is_not_there_says_so_instead_of_making_an_empty_one(tmp_path):
+    """A typo in --db (or the demo's queue looked for in the real one's place) is an error for
+    the commands that only read, with what to do; nothing is created."""
+    for args in (["export", "-o", str(tmp_path / "g.jsonl")], ["list"], ["stats"], ["report"]):
+        r = _cli(tmp_path, tmp_path / "typo.db", *args)
+        assert r.returncode != 0 and r.stderr.startswith(f"error: no queue at {tmp_path / 'typo.db'}"), r.stderr
+        assert "reviewer ingest FILE creates it" in r.stderr and "demo.db" in r.stderr
+    assert not (tmp_path / "typo.db").exists() and not (tmp_path / "g.jsonl").exists()
+
+
 def test_an_old_toml_queue_setting_is_named_with_the_command_that_replaces_it(tmp_path):
     (tmp_path / "reviewer.toml").write_text('[queues.payments]\ntwo_approvers = true\nreasons = ["fraud"]\n')
+    SqlQueue.open(f"sqlite:///{tmp_path / 'q.db'}").close()
     r = _cli(tmp_path, tmp_path / "q.db", "list")
     assert r.returncode == 0
     assert "NOT in effect" in r.stderr

@@ -8,6 +8,7 @@ Exit codes: 0 ok; 1 an error (one line, with a hint); 2 bad usage; 3 not found;
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -85,6 +86,20 @@ class Ctx:
             assert isinstance(self.queue, HttpQueue)
             return self.queue.whoami().name
         return reviewer_name()
+
+    @property
+    def existing_queue(self) -> ReviewQueue:
+        """The queue, for a command that only reads it: a SQLite file that is not there is an
+        error (a typo, or the demo's queue, which is a file of its own), not a new empty queue
+        that exports, lists and counts nothing."""
+        url = self.url
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            from ..config import demo_db_path
+            from ..errors import ReviewerError
+
+            raise ReviewerError(f"no queue at {url.removeprefix('sqlite:///')}",
+                                hint=f"reviewer ingest FILE creates it; the demo's queue is --db {demo_db_path()}")
+        return self.queue
 
     @property
     def queue(self) -> ReviewQueue:

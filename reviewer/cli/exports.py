@@ -80,7 +80,7 @@ def export(c: Ctx, fmt: str, out: str, cursor: str | None, queues: tuple[str, ..
                 bar.length = total
                 bar.update(done - bar.pos)
 
-        r = run(c.queue, fmt, out, cursor=cursor, filters=flt, include_rejected=include_rejected, split=split,
+        r = run(c.existing_queue, fmt, out, cursor=cursor, filters=flt, include_rejected=include_rejected, split=split,
                 redact=redact, dedup=dedup, progress=progress)
     wrote = f"wrote {r.written} new record{'s' if r.written != 1 else ''} ({r.total} in all)"
     if r.splits:

@@ -158,7 +158,7 @@ def _make_filter(kw: dict[str, Any]) -> ItemFilter:
 def list_cmd(c: Ctx, limit: int, after: str | None, order: str, as_json: bool, **kw: Any) -> None:
     """List queued items, most urgent first."""
     flt = _make_filter(kw)
-    rows = c.queue.list_items(flt, limit=limit, after=after, order=order)
+    rows = c.existing_queue.list_items(flt, limit=limit, after=after, order=order)
     if as_json:
         for r in rows:
             say_json(r.model_dump_json())
@@ -200,7 +200,7 @@ def show(c: Ctx, item_id: str, as_json: bool) -> None:
 def stats(c: Ctx, as_json: bool) -> None:
     """Counts: pending, claimed, decided, expired, decided today, and the median time a
     reviewer took per decision (over the last 1,000 decisions timed in the app)."""
-    counts = c.queue.stats()
+    counts = c.existing_queue.stats()
     if as_json:
         say_json(json.dumps(counts))
         return

@@ -30,7 +30,7 @@ def report(c: Ctx, queues: tuple[str, ...], as_json: bool) -> None:
     from ..report import build
     from .render import table
 
-    items = (i for i in decided_items(c.queue) if not queues or i.queue in queues)
+    items = (i for i in decided_items(c.existing_queue) if not queues or i.queue in queues)
     r = build(items)
     if as_json:
         say_json(json.dumps(r.as_json()))

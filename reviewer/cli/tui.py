@@ -101,10 +101,10 @@ def demo(items: int, path: str | None, seed: int, no_open: bool) -> None:
     """
     from pathlib import Path
 
-    from ..config import data_dir
+    from ..config import demo_db_path
     from ..demo import build_demo
 
-    target = Path(path) if path else data_dir() / "demo.db"
+    target = Path(path) if path else demo_db_path()
     with click.progressbar(length=items, label="building demo queue", file=sys.stderr) as bar:
         build_demo(target, items, seed=seed, progress=bar.update)
     say(f"demo queue: {target} ({items} items)", err=True)
