@@ -33,6 +33,12 @@ class Progress:
     def decided(self) -> Progress:
         return replace(self, position=self.position + 1, done=self.done + 1)
 
+    def undone(self) -> Progress:
+        """A decision of this screen taken back: its item is shown again."""
+        if not self.done:
+            return self
+        return replace(self, position=max(1, self.position - 1), done=self.done - 1)
+
     def moved(self, step: int) -> Progress:
         return replace(self, position=max(1, self.position + step))
 

@@ -644,6 +644,7 @@ class ReviewScreen(AppScreen):
 
     def show_undone(self, item_id: str) -> None:
         """After an undo: show the item that came back, claimed."""
+        self.progress = self.progress.undone()
         self.query_one("#last-decision", Static).update(line(f" ↺ undone {item_id}: it is back, claimed by you",
                                                              "bold yellow"))
         self.open(item_id)
