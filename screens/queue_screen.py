@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 SEARCH_LIMIT = 500  # rows a search shows, best first
 BULK_KEYS = ("bulk", "clear_marks")  # offered while items are marked
 PAST = {"Approve": "Approved", "Reject": "Rejected"}
+ING = {"Approve": "Approving", "Reject": "Rejecting"}
 
 
 class QueueScreen(AppScreen):
@@ -483,6 +484,8 @@ class QueueScreen(AppScreen):
                 reasons, comment = why if why is not None else ([], None)
                 d = DecisionIn(verdict=verb.lower(), reviewer=self.rapp.reviewer,
                                reasons=reasons, comment=comment)
+                n = len(take)  # thousands take seconds: say it is under way
+                self.notify(f"{ING[verb]} {n:,} item{'s' if n != 1 else ''}…", timeout=3)
                 self._bulk(self.rapp.queue, verb, BatchIn(item_ids=[r.id for r in take], decision=d))
 
         self.app.push_screen(BulkConfirm(verb, take, [(r, why) for r, why in left_out],

@@ -597,6 +597,8 @@ async def test_bulk_approve_marked_items_confirms_with_count_and_sample_and_one_
         assert f"Approve {3 - len(critical)} item" in shown
         assert f"left out {critical[0]}" in shown and "never approved in bulk" in shown
         await pilot.press("y")
+        n = 3 - len(critical)
+        assert any(x.message == f"Approving {n} item{'s' if n != 1 else ''}…" for x in app._notifications)
         await settle(pilot, lambda: not lst.marked and lst.total == len(order) - 3 + len(critical))
         for i in order[:3]:
             assert queue.get(i).status == ("pending" if i in critical else "decided")
