@@ -369,7 +369,8 @@ class ReviewerApp(App[None]):
         if isinstance(screen, ReviewScreen):
             yield SystemCommand("Approve", "Approve this item and go to the next", screen.action_approve)
             yield SystemCommand("Reject", "Reject with reasons and a comment", screen.action_reject)
-            yield SystemCommand("Correct", "Edit the output, then confirm the diff", screen.action_correct)
+            yield SystemCommand("Correct", "Edit the output (an action: its arguments), then confirm the diff",
+                                screen.action_correct)
             yield SystemCommand("Skip", "Release this item and go to the next", screen.action_skip)
             yield SystemCommand("Next", "The next item", lambda: screen.action_move(1))
             yield SystemCommand("Previous", "The previous item", lambda: screen.action_move(-1))
