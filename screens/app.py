@@ -342,35 +342,37 @@ class ReviewerApp(App[None]):
 
         screen = self.screen
         rows: dict[str, tuple[list[str], str]] = {}
+
+        def shown(b: Binding, key: str) -> str:
+            """The key itself: a footer's shorthand ("n/p") would name another binding's key."""
+            return self.get_key_display(replace(b, key=key, key_display=None))
+
         for key, active in screen.active_bindings.items():
             b = active.binding
             if not b.id:  # Textual's own scrolling and focus keys
                 continue
             keys, _ = rows.setdefault(b.id, ([], b.tooltip or b.description))
-            # the key itself: a footer's shorthand ("n/p") would name another binding's key
-            if (shown := self.get_key_display(replace(b, key=key, key_display=None))) not in keys:
-                keys.append(shown)
+            if (k := shown(b, key)) not in keys:
+                keys.append(k)
         # and the screen's keys that do nothing right now (bulk keys with nothing marked,
         # deciding keys on a read-only item), so that they can be found before they work; not
         # a key that does something else here (`e` edits an action's arguments, an output's text)
         for key, bindings in screen._bindings.key_to_bindings.items():
             for b in bindings:
                 if b.id and b.id not in rows and key not in screen.active_bindings:
-                    shown = self.get_key_display(replace(b, key=key, key_display=None))
-                    rows[b.id] = ([shown], f"{b.tooltip or b.description} {NOT_NOW}")
+                    rows[b.id] = ([shown(b, key)], f"{b.tooltip or b.description} {NOT_NOW}")
         table = [(", ".join(keys), does, bid) for bid, (keys, does) in rows.items()]
         self.push_screen(HelpScreen(table, type(screen).__name__.replace("Screen", "").lower()))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        from .review_screen import ReviewScreen
+        from .review_screen import CORRECT_TIP, ReviewScreen
 
         # Textual's own "Keys" (its key panel) gives way to ours, which names every key's id
         yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
         if isinstance(screen, ReviewScreen):
             yield SystemCommand("Approve", "Approve this item and go to the next", screen.action_approve)
             yield SystemCommand("Reject", "Reject with reasons and a comment", screen.action_reject)
-            yield SystemCommand("Correct", "Edit the output (an action: its arguments), then confirm the diff",
-                                screen.action_correct)
+            yield SystemCommand("Correct", CORRECT_TIP, screen.action_correct)
             yield SystemCommand("Skip", "Release this item and go to the next", screen.action_skip)
             yield SystemCommand("Next", "The next item", lambda: screen.action_move(1))
             yield SystemCommand("Previous", "The previous item", lambda: screen.action_move(-1))

@@ -65,6 +65,7 @@ LOOKAHEAD = 25
 DECIDING = ("approve", "approve_with_comment", "reject", "correct", "edit_external", "edit_arguments",
             "take_correction", "reject_suggested")  # hidden without a lease
 MODES = ("output", "inline", "side")
+CORRECT_TIP = "Edit the output (an action: its arguments), then confirm the diff"  # help and palette
 
 
 class ReviewScreen(AppScreen):
@@ -78,7 +79,7 @@ class ReviewScreen(AppScreen):
         Binding("A", "approve_with_comment", "Approve + comment", show=False, priority=True,
                 id="review.approve_comment", tooltip="Approve with a comment for the record (and the agent)"),
         Binding("r", "reject", "Reject", priority=True, id="review.reject", tooltip="Reject with reasons and a comment"),
-        Binding("c", "correct", "Correct", priority=True, id="review.correct", tooltip="Edit the output (an action: its arguments), then confirm the diff"),
+        Binding("c", "correct", "Correct", priority=True, id="review.correct", tooltip=CORRECT_TIP),
         Binding("e", "edit_external", "$EDITOR", priority=True, id="review.edit", tooltip="Correct in $EDITOR"),
         Binding("e", "edit_arguments", "Edit args", priority=True, id="review.edit_arguments",
                 tooltip="Edit the action's arguments as JSON, then approve"),

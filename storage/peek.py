@@ -50,14 +50,19 @@ def _row(r: sqlite3.Row) -> SimpleNamespace:
     return SimpleNamespace(**d)
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file of a `sqlite:///` queue URL, or None for any other queue."""
+    return url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+
+
 @contextmanager
 def _read_only(url: str) -> Iterator[sqlite3.Connection | None]:
     """A read-only connection to a SQLite queue at the current schema, or None."""
-    if not url.startswith("sqlite:///"):
+    if (path := sqlite_path(url)) is None:
         yield None
         return
     try:
-        conn = sqlite3.connect(f"file:{url.removeprefix('sqlite:///')}?mode=ro", uri=True, timeout=1.0)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
     except sqlite3.Error:
         yield None
         return

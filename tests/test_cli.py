@@ -299,7 +299,7 @@ def test_two_approvers_is_the_queues_rule_whatever_directory_a_client_runs_in(tm
 def test_reading_a_queue_that_is_not_there_says_so_instead_of_making_an_empty_one(tmp_path):
     """A typo in --db (or the demo's queue looked for in the real one's place) is an error for
     the commands that only read, with what to do; nothing is created."""
-    for args in (["export", "-o", str(tmp_path / "g.jsonl")], ["list"], ["stats"], ["report"]):
+    for args in (["export", "-o", str(tmp_path / "g.jsonl")], ["list"], ["stats"], ["report"], ["show", "x-1"]):
         r = _cli(tmp_path, tmp_path / "typo.db", *args)
         assert r.returncode != 0 and r.stderr.startswith(f"error: no queue at {tmp_path / 'typo.db'}"), r.stderr
         assert "reviewer ingest FILE creates it" in r.stderr and "demo.db" in r.stderr

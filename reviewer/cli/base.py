@@ -92,12 +92,13 @@ class Ctx:
         """The queue, for a command that only reads it: a SQLite file that is not there is an
         error (a typo, or the demo's queue, which is a file of its own), not a new empty queue
         that exports, lists and counts nothing."""
-        url = self.url
-        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        from ..storage.peek import sqlite_path
+
+        if (path := sqlite_path(self.url)) is not None and not Path(path).exists():
             from ..config import demo_db_path
             from ..errors import ReviewerError
 
-            raise ReviewerError(f"no queue at {url.removeprefix('sqlite:///')}",
+            raise ReviewerError(f"no queue at {path}",
                                 hint=f"reviewer ingest FILE creates it; the demo's queue is --db {demo_db_path()}")
         return self.queue
 

@@ -185,11 +185,11 @@ def show(c: Ctx, item_id: str, as_json: bool) -> None:
     # in a fraction of the time
     doc = get_document(c.url, item_id)
     if as_json:
-        q = as_queue_item(doc) if doc is not None else c.queue.get(item_id)
+        q = as_queue_item(doc) if doc is not None else c.existing_queue.get(item_id)
         say_json(q.model_dump_json(indent=2))
     else:
         if doc is None:
-            doc = c.queue.get(item_id).model_dump(mode="json")
+            doc = c.existing_queue.get(item_id).model_dump(mode="json")
             doc["audit"] = [a.model_dump(mode="json") for a in c.queue.audit(item_id)]
         say(render_item(doc))
 
