@@ -371,32 +371,39 @@ class SqlQueue:
         with self._read() as conn:
             return conn.execute(select(func.count()).select_from(items).where(*sq.where(flt))).scalar_one()
 
-    def stats(self) -> dict[str, int]:
+    def stats(self, queues: Sequence[str] | None = None) -> dict[str, int]:
+        """The counts, over every queue or only `queues` (a gateway token's)."""
         midnight = self.clock().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        mine = [] if queues is None else [items.c.queue.in_(list(queues))]
+        ids = [] if queues is None else [select(items.c.id).where(*mine)]
         with self._read() as conn:
             out = dict.fromkeys(STATUSES, 0)
-            q = select(items.c.status, func.count()).group_by(items.c.status)
+            q = select(items.c.status, func.count()).where(*mine).group_by(items.c.status)
             out.update({r[0]: r[1] for r in conn.execute(q)})
             out["decided_today"] = conn.execute(
                 select(func.count()).select_from(items)
-                .where(items.c.status == "decided", items.c.decided_at >= cv.naive(midnight))
+                .where(items.c.status == "decided", items.c.decided_at >= cv.naive(midnight), *mine)
             ).scalar_one()
-            took = conn.execute(select(decisions.c.duration_ms).where(decisions.c.duration_ms.is_not(None))
+            took = conn.execute(select(decisions.c.duration_ms).where(
+                decisions.c.duration_ms.is_not(None), *[decisions.c.item_id.in_(i) for i in ids])
                                 .order_by(decisions.c.seq.desc()).limit(MEDIAN_OF)).scalars().all()
             notified: dict[str, int] = dict(conn.execute(select(audit.c.action, func.count()).where(
-                audit.c.action.in_(NOTIFY_COUNTS)).group_by(audit.c.action)).all())
+                audit.c.action.in_(NOTIFY_COUNTS), *[audit.c.item_id.in_(i) for i in ids])
+                .group_by(audit.c.action)).all())
         out["total"] = sum(out[s] for s in STATUSES)
         out["median_decision_ms"] = int(statistics.median(took)) if took else 0
         out.update({a: notified.get(a, 0) for a in NOTIFY_COUNTS})
         return out
 
-    def facets(self) -> dict[str, list[str]]:
+    def facets(self, queues: Sequence[str] | None = None) -> dict[str, list[str]]:
+        """The queues, tags and flags in use, in every queue or only in `queues`."""
+        mine = [] if queues is None else [items.c.queue.in_(list(queues))]
         with self._read() as conn:
-            queues = conn.execute(select(items.c.queue).distinct().order_by(items.c.queue)).scalars().all()
-            tags = conn.execute(select(items.c.tags).distinct()).scalars().all()
-            flags = conn.execute(select(items.c.flag_reasons).distinct()).scalars().all()
+            found = conn.execute(select(items.c.queue).where(*mine).distinct().order_by(items.c.queue)).scalars().all()
+            tags = conn.execute(select(items.c.tags).where(*mine).distinct()).scalars().all()
+            flags = conn.execute(select(items.c.flag_reasons).where(*mine).distinct()).scalars().all()
         return {
-            "queues": list(queues),
+            "queues": list(found),
             "tags": sorted({t for x in tags for t in cv.undelimited(x)}),
             "flags": sorted({f for x in flags for f in cv.undelimited(x)}),
         }
@@ -880,19 +887,23 @@ class SqlQueue:
         d = DecisionIn(verdict="reject", reviewer=reviewer, comment=f"undo of {last}")
         return self._record(conn, item_id, d, now, reverts=last)
 
-    def undo_batch(self, batch: str, reviewer: str) -> BatchResult:
+    def undo_batch(self, batch: str, reviewer: str, *, queues: Sequence[str] | None = None) -> BatchResult:
+        """Revert a bulk decision; with `queues`, only if all its items are in them."""
         check_human(reviewer)
         now = self.clock()
         out = BatchResult(batch=batch)
         with self._write() as conn:
-            done = conn.execute(select(decisions.c.item_id, decisions.c.id, decisions.c.reviewer).where(
+            done = conn.execute(select(decisions.c.item_id, decisions.c.id, decisions.c.reviewer, items.c.queue)
+                                .join(items, items.c.id == decisions.c.item_id).where(
                 decisions.c.batch == batch).order_by(decisions.c.seq)).all()
             if not done:
                 raise NotFound(f"no bulk decision {batch}")
+            if queues is not None and any(r.queue not in queues for r in done):
+                raise Forbidden(f"bulk decision {batch} holds items of queues this token may not use")
             if done[0].reviewer != reviewer:
                 raise Forbidden(f"bulk decision {batch} is {done[0].reviewer}'s, not {reviewer}'s",
                                 hint="only its reviewer can undo a whole batch; undo items one by one")
-            for item_id, decision_id, _ in done:
+            for item_id, decision_id, _, _ in done:
                 try:
                     self._undo_in(conn, item_id, reviewer, now, only=decision_id)
                 except ReviewerError as e:
