@@ -3,7 +3,8 @@
 The prompt is a versioned file (`reviewer/prompts/judge-v1.md`), or a queue's own
 (`reviewer queue set NAME --judge-prompt FILE`); its version is its name and a hash of its
 text, so editing a prompt makes new suggestions. The item goes to the model as data between
-`<item>` tags, never as instructions. The answer is parsed leniently (a JSON object, fences
+`<item>` tags, never as instructions (JSON with `<` and `>` escaped: its content cannot close
+the block). The answer is parsed leniently (a JSON object, fences
 allowed) and made to fit the item: reasons outside the queue's taxonomy are dropped, a
 correction that changes nothing becomes an approve, a correction without the corrected text
 becomes a reject. Rate limits and provider hiccups are retried with exponential backoff.
@@ -94,7 +95,16 @@ def messages_for(q: QueueItem, settings: QueueSettings, prompt: str) -> list[dic
         reasons=", ".join(reasons), guidelines=f"The queue's guidelines:\n{settings.guidelines}\n"
         if settings.guidelines else "", correction_field=correction_field, arguments_field=arguments_field)
     return [{"role": "system", "content": system},
-            {"role": "user", "content": f"<item>\n{json.dumps(data, ensure_ascii=False, indent=1)}\n</item>"}]
+            {"role": "user", "content": f"<item>\n{as_data(data)}\n</item>"}]
+
+
+_TAG_CHARS = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def as_data(data: dict[str, Any]) -> str:
+    """`data` as JSON with no `<`, `>` or `&` in it (each written as its JSON escape, which
+    decodes to the same text), so nothing in an item can close the `<item>` block or open a tag."""
+    return json.dumps(data, ensure_ascii=False, indent=1).translate(_TAG_CHARS)
 
 
 def parse_answer(text: str) -> dict[str, Any]:
