@@ -6,6 +6,9 @@ the queue.
 
 from __future__ import annotations
 
+import json
+import unicodedata
+from functools import cache
 from typing import TYPE_CHECKING, Literal
 
 from .errors import Conflict, Invalid
@@ -33,10 +36,65 @@ SYSTEM = "system"
 POLICY_PREFIX = "policy:"
 
 
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u3164\uffa0") | {chr(c) for c in range(0x180B, 0x1810)} | \
+    {chr(c) for c in range(0xFE00, 0xFE10)} | {chr(c) for c in range(0xE0100, 0xE01F0)}
+"""Default-ignorable characters outside category Cf (fillers, joiners, variation selectors)."""
+
+
+@cache
+def _lookalikes() -> dict[str, list[str]]:
+    """The Unicode confusables data that `confusable_homoglyphs` ships: each character or
+    sequence to those it is confusable with (pairs, both ways)."""
+    from importlib.resources import files
+
+    text = files("confusable_homoglyphs").joinpath("confusables.json").read_text(encoding="utf-8")
+    text = text.replace("\\u200e", "").replace("\\u200f", "")  # direction marks around RTL characters
+    return {k: [v["c"] for v in vs] for k, vs in json.loads(text).items()}
+
+
+@cache
+def _prototype(c: str) -> str:
+    """One representative of the characters `c` is confusable with: the pair's prototype where
+    the data shows it (the one with many lookalikes, or a sequence: sources are single
+    characters), else the smaller of the two."""
+    data = _lookalikes()
+    near = data.get(c)
+    if not near:
+        return c
+    rank = lambda t: (-len(data.get(t, ())), -len(t), not t.isascii(), t)  # noqa: E731
+    return min([c, *near], key=rank)
+
+
+def _skeleton(text: str) -> str:
+    return unicodedata.normalize("NFD", "".join(_prototype(c) for c in unicodedata.normalize("NFD", text)))
+
+
+@cache
+def name_key(name: str) -> str:
+    """The one form in which reviewer names are compared: NFKC, case-folded, invisible
+    characters removed, spaces collapsed, then the Unicode confusable skeleton (UTS #39), so
+    `Alice`, `ａｌｉｃｅ` and `alicе` (a Cyrillic e) are one name. Names are stored as typed."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    text = "".join(c for c in text if c not in _INVISIBLE and unicodedata.category(c) != "Cf")
+    text = " ".join(text.split())
+    for _ in range(3):  # a prototype may fold or map again; names are short
+        step = _skeleton(text).casefold()
+        if step == text:
+            break
+        text = step
+    return text
+
+
+def same_name(a: str, b: str) -> bool:
+    """True when two reviewer names are one person's (compared by `name_key`)."""
+    return name_key(a) == name_key(b)
+
+
 def is_reserved(name: str) -> bool:
-    """True for names no human may take: `system` and `policy:*` (any case, any spacing)."""
-    low = name.strip().casefold()
-    return low == SYSTEM or low.startswith(POLICY_PREFIX)
+    """True for names no human may take: `system` and `policy:*`, however spelled (any case,
+    spacing, width, invisible characters or lookalike letters: see `name_key`)."""
+    key = name_key(name)
+    return key == name_key(SYSTEM) or key.startswith(name_key(POLICY_PREFIX))
 
 
 def check_human(name: str) -> str:
@@ -123,7 +181,7 @@ def second_approval(item_id: str, d: DecisionIn, current_round: list[Decision]) 
     first = [x for x in current_round if x.verdict in APPROVALS]
     if not first or d.verdict == "reject":
         return d
-    if any(x.reviewer == d.reviewer for x in first):
+    if any(same_name(x.reviewer, d.reviewer) for x in first):
         raise Conflict(f"{d.reviewer} already approved {item_id}; a critical action needs a "
                        "second, different approver", hint="ask another reviewer to approve it")
     edited = next((x.arguments for x in reversed(first) if x.arguments is not None), None)
@@ -150,7 +208,7 @@ def review_step(item: OutputItem | ActionItem, d: DecisionIn, current_round: lis
     if reviews_per_item <= 1 or item.kind != "output" or d.reviewer == SYSTEM:
         return None
     reviews = [x for x in current_round if x.verdict != "revert"]
-    if any(x.reviewer == d.reviewer for x in reviews):
+    if any(same_name(x.reviewer, d.reviewer) for x in reviews):
         raise Conflict(f"{d.reviewer} already reviewed {getattr(item, 'id', 'this item')}; its queue "
                        f"asks {reviews_per_item} different reviewers",
                        hint="leave it to another reviewer")
