@@ -1,6 +1,7 @@
 """`reviewer web` in a real browser: headless Chromium (Debian's chromium and chromium-driver,
-driven by selenium) loads the page, the queue's first item is opened and approved with the
-keyboard, and the decision is in the queue. A screenshot is kept in artifacts/.
+driven by selenium) opens the link the server printed, the queue's first item is opened and
+approved with the keyboard, and the decision is in the queue. A screenshot is kept in
+artifacts/. A page of another origin, in the same browser, gets nothing and decides nothing.
 
 The terminal is drawn on a canvas, so the test reads the queue, not the pixels: opening the
 first row claims that item, and `a` records the decision. Then the server is killed (-9): its
@@ -69,13 +70,10 @@ def test_the_app_in_a_browser_opens_an_item_and_approves_it_with_the_keyboard(tm
     db = f"sqlite:///{tmp_path / 'web.db'}"
     q = SqlQueue.open(db)
     q.enqueue_many([output(1, priority=0, output="the first answer"), output(2), action(3, risk="low")])
-    port = free_port()
-    env = {**os.environ, "REVIEWER_NAME": "browser-ann"}
-    server = subprocess.Popen([sys.executable, "-m", "reviewer", "--db", db, "web", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server, port, link = start_web(db)
     try:
-        wait_for("reviewer web to listen", lambda: _listening(port), 30)
-        browser.get(f"http://127.0.0.1:{port}")
+        browser.get(link)  # the secret becomes a cookie, and leaves the address bar
+        assert browser.current_url == f"http://127.0.0.1:{port}/"
         # textual-serve marks the body once the app's first bytes arrive over its websocket
         wait_for("the app's first frame", lambda: "-first-byte" in (
             browser.find_element(By.TAG_NAME, "body").get_attribute("class") or ""))
@@ -100,6 +98,88 @@ def test_the_app_in_a_browser_opens_an_item_and_approves_it_with_the_keyboard(tm
         server.kill()
         wait_for("the orphaned session to give its item back", lambda: q.get(second).status == "pending", 20)
     finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        q.close()
+
+
+def start_web(db: str) -> tuple[subprocess.Popen[str], int, str]:
+    """`reviewer web` on a local queue, and the link it printed (with this run's secret)."""
+    port = free_port()
+    env = {**os.environ, "REVIEWER_NAME": "browser-ann"}
+    server = subprocess.Popen([sys.executable, "-m", "reviewer", "--db", db, "web", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert server.stderr is not None
+    link = ""
+    for line in server.stderr:
+        if "?token=" in line:
+            link = line.strip()
+            break
+    assert link.startswith(f"http://127.0.0.1:{port}/?token="), link
+    wait_for("reviewer web to listen", lambda: _listening(port), 30)
+    return server, port, link
+
+
+ATTACK = """<!doctype html><title>cat pictures</title><script>
+window.seen = [];
+const ENTER = String.fromCharCode(13);
+const ws = new WebSocket("ws://127.0.0.1:{port}/ws?width=120&height=40");
+ws.onopen = () => {{
+  window.seen.push("open");
+  for (const key of ["/", "a", "c", "t", "-", "9", ENTER, ENTER, "a"]) ws.send(JSON.stringify(["stdin", key]));
+}};
+ws.onmessage = () => window.seen.push("message");
+ws.onerror = () => window.seen.push("error");
+ws.onclose = () => window.seen.push("close");
+fetch("http://127.0.0.1:{port}/", {{credentials: "include"}})
+  .then(r => r.text().then(t => window.seen.push("read:" + t.length)), () => window.seen.push("fetch refused"));
+</script>"""
+
+
+def test_a_page_of_another_origin_gets_nothing_from_the_session_and_decides_nothing(tmp_path, browser):
+    """The reviewer opened the real link first, so the browser holds the cookie; a page on
+    another port of the same host (same site, so SameSite does not help) then tries the
+    websocket and the page."""
+    import http.server
+    import threading
+
+    db = f"sqlite:///{tmp_path / 'web.db'}"
+    q = SqlQueue.open(db)
+    q.enqueue(action(9, risk="critical", action={"tool": "transfer_funds",
+                                                 "arguments": {"to_iban": "GB00EVIL", "amount": 50000}}))
+    server, port, link = start_web(db)
+    evil_dir = tmp_path / "evil"
+    evil_dir.mkdir()
+    (evil_dir / "index.html").write_text(ATTACK.format(port=port))
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(evil_dir))  # noqa: E731
+    evil = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        browser.get(link)
+        assert any(c["name"] == f"reviewer_web_{port}" for c in browser.get_cookies())
+        browser.get(f"http://127.0.0.1:{evil.server_address[1]}/index.html")
+        time.sleep(5)  # the attack's connection, and anything the session would have done by now
+        seen = browser.execute_script("return window.seen")
+        assert "close" in seen and ("fetch refused" in seen or any(s.startswith("read:") for s in seen)), seen
+        assert "open" not in seen and "message" not in seen, seen
+        assert not any(s.startswith("read:") for s in seen), seen  # the page's body stays unread
+        item = q.get("act-9")
+        assert (item.status, item.decisions, item.claimed_by) == ("pending", [], None)
+        # and without the cookie (another browser profile, a local user's script): refused
+        import httpx
+
+        assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 403
+        assert httpx.get(link.replace("?token=", "?token=x")).status_code == 403
+        server.terminate()
+        server.wait(10)
+        assert server.stderr is not None
+        secret = link.split("?token=")[1]
+        assert secret not in server.stderr.read()  # printed once, in the link; never logged
+    finally:
+        evil.shutdown()
         server.terminate()
         try:
             server.wait(10)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +15,32 @@ from .base import Ctx, cli, local_db, pass_ctx, say, say_json
 if TYPE_CHECKING:
     from reviewer.client import RemoteTokens
     from reviewer.storage.tokens import Tokens
+
+
+def tls_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--ssl-certfile, --ssl-keyfile and --allow-plain-http: `serve` and `web` take the same."""
+    for option in reversed((
+        click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM)."),
+        click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM)."),
+        click.option("--allow-plain-http", is_flag=True,
+                     help="Bind a non-loopback address without TLS (behind a TLS-terminating proxy only)."),
+    )):
+        command = option(command)
+    return command
+
+
+def require_tls(host: str, certfile: str | None, keyfile: str | None, allow_plain_http: bool) -> bool:
+    """Whether to serve TLS; refuses a non-loopback address in plain HTTP unless told a TLS
+    proxy terminates it (tokens and items would cross the network in clear)."""
+    from ..errors import Invalid
+
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("TLS needs both --ssl-certfile and --ssl-keyfile")
+    tls = bool(certfile and keyfile)
+    if not is_loopback(host) and not tls and not allow_plain_http:
+        raise Invalid(f"refusing to serve {host} without TLS: tokens would cross the network in clear",
+                      hint="give --ssl-certfile and --ssl-keyfile, or --allow-plain-http behind a TLS proxy")
+    return tls
 
 
 def is_loopback(host: str) -> bool:
@@ -32,10 +59,7 @@ def is_loopback(host: str) -> bool:
               help="Server processes (they share the database and wake each other).")
 @click.option("--policy", type=click.Path(exists=True, dir_okay=False),
               help="Policy file applied to every action the gateway receives [env REVIEWER_POLICY].")
-@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM).")
-@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
-@click.option("--allow-plain-http", is_flag=True,
-              help="Bind a non-loopback address without TLS (behind a TLS-terminating proxy only).")
+@tls_options
 @click.option("--dev", is_flag=True, help="No tokens, names taken as sent: loopback only, for trying it out.")
 @pass_ctx
 def serve(c: Ctx, host: str, port: int, workers: int, policy: str | None, ssl_certfile: str | None,
@@ -52,15 +76,10 @@ def serve(c: Ctx, host: str, port: int, workers: int, policy: str | None, ssl_ce
     from ..errors import Invalid
 
     url = local_db(c)
-    tls = bool(ssl_certfile and ssl_keyfile)
-    if bool(ssl_certfile) != bool(ssl_keyfile):
-        raise click.UsageError("TLS needs both --ssl-certfile and --ssl-keyfile")
     if dev and not is_loopback(host):
         raise Invalid(f"--dev serves without tokens: it binds loopback only, not {host}",
                       hint="drop --dev and create tokens with reviewer token create")
-    if not is_loopback(host) and not tls and not allow_plain_http:
-        raise Invalid(f"refusing to serve {host} without TLS: tokens would cross the network in clear",
-                      hint="give --ssl-certfile and --ssl-keyfile, or --allow-plain-http behind a TLS proxy")
+    tls = require_tls(host, ssl_certfile, ssl_keyfile, allow_plain_http)
     import uvicorn
 
     from ..server import main

@@ -7,6 +7,7 @@ import sys
 import click
 
 from .base import Ctx, cli, pass_ctx, say
+from .gateway import require_tls, tls_options
 
 
 def _run_app(url: str, reviewer: str | None = None, sign_in: bool = False) -> None:
@@ -57,33 +58,52 @@ def web_command(url: str, gateway: bool, host: str) -> str:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
-@click.option("--port", default=8000, show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--public-url", help="The URL browsers reach it at, behind a reverse proxy (https://review.example.com).")
+@tls_options
 @pass_ctx
-def web(c: Ctx, host: str, port: int, public_url: str | None) -> None:
+def web(c: Ctx, host: str, port: int, public_url: str | None, ssl_certfile: str | None,
+        ssl_keyfile: str | None, allow_plain_http: bool) -> None:
     """Serve the triage app to browsers (the same app, through textual-serve; the web extra).
 
     \b
-      reviewer web --gateway https://gw.example.com        # each session signs in with its token
       reviewer web                                          # your local queue, on loopback only
+      reviewer --gateway https://gw.example.com web        # each session signs in with its token
 
-    Against a gateway, every browser session asks for its reviewer's own token and acts as
-    that reviewer: the server holds no token of its own (REVIEWER_TOKEN is not passed on).
-    It listens on loopback; put it behind your TLS reverse proxy (README, "The app in a
-    browser") and give that proxy's address as --public-url.
+    On a local queue it prints a link with a secret for this run (open it once; the secret
+    then lives in a cookie of that browser): nothing without it, and no page of another
+    origin, can reach the app. Against a gateway, every browser session asks for its
+    reviewer's own token and acts as that reviewer: the server holds no token of its own
+    (REVIEWER_TOKEN is not passed on). Beyond loopback it needs TLS (--ssl-certfile and
+    --ssl-keyfile), or --allow-plain-http behind your TLS reverse proxy, whose address is
+    --public-url.
     """
     import os
 
     from ..config import is_gateway
 
-    command = web_command(c.url, is_gateway(c.url), host)
+    gateway = is_gateway(c.url)
+    command = web_command(c.url, gateway, host)
+    tls = require_tls(host, ssl_certfile, ssl_keyfile, allow_plain_http)
     try:
-        from textual_serve.server import Server
+        from ..web_guard import GuardedServer
     except ImportError:
         raise click.UsageError("reviewer web needs textual-serve: pip install 'reviewer[web]'") from None
+    context = None
+    if tls:
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(ssl_certfile), str(ssl_keyfile))
     os.environ.pop("REVIEWER_TOKEN", None)  # sessions sign in; they never inherit one identity
-    say(f"serving the app at {public_url or f'http://{host}:{port}'}", err=True)
-    Server(command, host=host, port=port, title="reviewer", public_url=public_url).serve()
+    server = GuardedServer(command, host=host, port=port, public_url=public_url, ssl_context=context,
+                           secret=None if gateway else GuardedServer.new_secret())
+    if gateway:
+        say(f"serving the app at {server.link()} (each session signs in with its own token)", err=True)
+    else:  # printed once, here only: it is what lets a browser in
+        say(f"serving your local queue to this machine's browser; open it with this link "
+            f"(it holds this run's secret, keep it to yourself):\n  {server.link()}", err=True)
+    server.serve()
 
 
 @cli.command()
