@@ -7,7 +7,9 @@ only: nothing of the item's content, which could be markup or an escape sequence
 message lands, and nothing secret. Sending never blocks or fails an enqueue: it happens on a
 background thread, from a bounded queue, with retries and backoff; what is sent, what failed
 for good and what was dropped are counted. A reminder goes out when half of an action's
-deadline has passed and nobody has claimed it.
+deadline has passed and nobody has claimed it. A process that exits soon after enqueueing
+(`reviewer ingest`) calls `flush_before_exit`: it waits a bounded time for what is queued, and
+counts what is left, and the reminders it cannot wait for, as dropped.
 
 `to_desktop` is the app's own: a desktop notification (macOS, Windows, a Linux desktop's
 D-Bus session) when a high or critical action arrives while the reviewer is elsewhere.
@@ -22,6 +24,7 @@ import re
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 ATTEMPTS = 5  # tries per message: the first, then retries after BACKOFF_S, doubled each time
 BACKOFF_S = 0.2
 BOUND = 1000  # messages waiting to be sent; beyond, dropped and counted
+FLUSH_S = 5.0  # how long a process that is exiting waits for its notifications to go out
 _PLAIN = re.compile(r"[^A-Za-z0-9 ._:@/+-]")
 
 
@@ -80,23 +84,55 @@ class Notifier:
         self._record = record  # told "sent" / "failed" / "dropped" for each message
         self._still_waiting = still_waiting  # is this item still pending and unclaimed?
         self.counts = {"sent": 0, "failed": 0, "dropped": 0}
+        self._lock = threading.Condition()
+        self._unsettled = 0  # messages queued or being delivered
+        self._timers: set[threading.Timer] = set()  # reminders not yet due
+        self._closed = False
+        _LIVE.add(self)
         threading.Thread(target=self._run, name="reviewer-notify", daemon=True).start()
 
     def send(self, to: str, msg: Message) -> None:
-        try:
-            self._work.put_nowait((to, msg))
-        except stdq.Full:
-            self._count("dropped")
+        with self._lock:
+            if self._closed:
+                self._count("dropped")
+                return
+            try:
+                self._work.put_nowait((to, msg))
+            except stdq.Full:
+                self._count("dropped")
+            else:
+                self._unsettled += 1
 
     def remind_at(self, delay_s: float, item_id: str, to: str, msg: Message) -> None:
         """Send `msg` after `delay_s` if the item is still waiting, unclaimed, by then."""
         def fire() -> None:
+            with self._lock:
+                if timer not in self._timers:
+                    return  # counted as dropped by `flush`
+                self._timers.discard(timer)
             if self._still_waiting is None or self._still_waiting(item_id):
                 self.send(to, msg)
 
         timer = threading.Timer(max(0.0, delay_s), fire)
         timer.daemon = True
+        with self._lock:
+            self._timers.add(timer)
         timer.start()
+
+    def flush(self, deadline: float) -> dict[str, int]:
+        """Wait until every queued message is settled or `time.monotonic()` reaches `deadline`;
+        then count what is still unsent, and every reminder not yet due, as dropped, and send
+        nothing more. For a process about to exit. Returns the counts."""
+        with self._lock:
+            self._lock.wait_for(lambda: self._unsettled == 0, timeout=max(0.0, deadline - time.monotonic()))
+            self._closed = True
+            for timer in self._timers:
+                timer.cancel()
+            for _ in range(self._unsettled + len(self._timers)):
+                self._count("dropped")
+            self._unsettled = 0
+            self._timers.clear()
+            return dict(self.counts)
 
     def _count(self, what: str) -> None:
         self.counts[what] += 1
@@ -109,7 +145,16 @@ class Notifier:
     def _run(self) -> None:
         while True:
             to, msg = self._work.get()
-            self._count("sent" if self._deliver(to, msg) else "failed")
+            with self._lock:
+                if self._closed:
+                    continue  # already counted as dropped
+            outcome = "sent" if self._deliver(to, msg) else "failed"
+            with self._lock:
+                if self._closed:
+                    continue
+                self._count(outcome)
+                self._unsettled -= 1
+                self._lock.notify_all()
 
     def _deliver(self, to: str, msg: Message) -> bool:
         import apprise
@@ -128,6 +173,26 @@ class Notifier:
                 time.sleep(pause)
                 pause *= 2
         return False
+
+
+_LIVE: weakref.WeakSet[Notifier] = weakref.WeakSet()  # this process's notifiers, for flush_before_exit
+
+
+def flush_before_exit(timeout_s: float = FLUSH_S) -> dict[str, int] | None:
+    """Give this process's notifications up to `timeout_s` to go out, then count the rest as
+    dropped and say so on stderr in one line. None when this process had nothing to send."""
+    notifiers = list(_LIVE)
+    if not notifiers:
+        return None
+    deadline = time.monotonic() + timeout_s
+    total = {"sent": 0, "failed": 0, "dropped": 0}
+    for n in notifiers:
+        for what, count in n.flush(deadline).items():
+            total[what] += count
+    sys.stderr.write(f"notifications: {total['sent']} sent, {total['failed']} failed, {total['dropped']} dropped"
+                     + (" (not sent before this process exited; counted in reviewer stats)\n"
+                        if total["dropped"] else "\n"))
+    return total
 
 
 def dispatch(notifier: Notifier, rules: list[NotifyRule], item_id: str, item: OutputItem | ActionItem,

@@ -59,6 +59,9 @@ def ingest(c: Ctx, file: Any, batch: int, as_json: bool) -> None:
             say(f"{getattr(file, 'name', '<stdin>')}: {err}", err=True)
         say(f"inserted {report.inserted}, unchanged {report.unchanged}, "
                    f"conflicts {len(report.conflicts)}, invalid {len(report.invalid)}")
+    from ..notify import flush_before_exit
+
+    flush_before_exit()  # the queue's notifications go out before this process exits (bounded)
     if not report.ok:
         sys.exit(EXIT_BAD_INPUT)
 
