@@ -267,6 +267,10 @@ class HttpQueue:
         body = api.Expire(comment=comment)
         return QueueItem.model_validate(self._call("POST", f"/v1/items/{_q(item_id)}/expire", body))
 
+    def take_decision(self, item_id: str, *, actor: str = "agent") -> QueueItem:
+        data = self._call("POST", f"/v1/items/{_q(item_id)}/final", params={"actor": actor})
+        return QueueItem.model_validate(data)
+
     def expire_overdue(self, now: Any = None) -> list[str]:
         return list(self._call("POST", "/v1/expire-overdue"))
 

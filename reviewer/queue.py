@@ -143,6 +143,11 @@ class ReviewQueue(Protocol):
         """Expire one open action now (system reject, reason `timeout`); settled items are
         returned unchanged."""
 
+    def take_decision(self, item_id: str, *, actor: str = "agent") -> QueueItem:
+        """A gate took the item's standing decision and its agent acts on it: record that it is
+        final (undo refuses from now on) and return the item. An item open again (undone
+        before the gate read it) is expired first, so what the agent is told is a reject."""
+
     def expire_overdue(self, now: datetime | None = None) -> list[str]:
         """Expire actions past their deadline (a reject by `system`, reason `timeout`)."""
 

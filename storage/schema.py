@@ -2,7 +2,7 @@
 revision this code reads and writes (the newest Alembic migration), and one index condition.
 """
 
-HEAD = "0010"
+HEAD = "0011"
 
 OPEN_ACTION_SQL = "kind = 'action' AND status IN ('pending', 'claimed')"
 CLAIMED_SQL = "status = 'claimed'"

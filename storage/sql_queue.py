@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import statistics
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -60,8 +61,8 @@ from reviewer.rules import POLICY_PREFIX, DecidedBy, check_human
 from reviewer.search import words as query_words
 from reviewer.vocab import DEFAULT_LEASE_S, OPEN, SETTLED, STATUSES
 
+from . import chain, fts, migrate, wake
 from . import convert as cv
-from . import fts, migrate, wake
 from . import queries as sq
 from .engine import is_sqlite, make_engine, sqlite_file
 from .errors import storage_error
@@ -75,6 +76,7 @@ SUMMARY = [items.c[f] for f in cv.SUMMARY_FIELDS]
 FULL = [*SUMMARY, items.c.payload]  # what a QueueItem is built from (not the search text)
 
 
+CHAIN_RECHECK_S = 60.0  # how often readiness walks the whole audit chain again
 MEDIAN_OF = 1000  # recent timed decisions behind stats()' median_decision_ms
 NOTIFY_COUNTS = ("notify_sent", "notify_failed", "notify_dropped")  # in stats(), from the audit log
 
@@ -95,6 +97,8 @@ class SqlQueue:
         self._inserted = ANALYZE_FROM  # look at the statistics on the first enqueue, then
         # after every ANALYZE_FROM new items (not on each gate request)
         self._notify: Any = None  # reviewer.notify.Notifier, once a queue with rules gets an item
+        self._chain_checked: tuple[tuple[int, str], float] | None = None  # (pos, link), when walked whole
+        self._chain_lock = threading.Lock()
         if migrate_schema:
             with self._errors():
                 migrate.upgrade(engine)
@@ -130,6 +134,7 @@ class SqlQueue:
             try:
                 with conn.begin():
                     yield conn
+                    chain.seal(conn, lock=not self.sqlite)  # link its audit trail, last
             finally:
                 conn.info.pop("settled", None)
         if settled and self._file is not None:
@@ -153,17 +158,27 @@ class SqlQueue:
                 r.setdefault("origin", self.origin)
                 r["at"] = cv.naive(now)
                 r["detail"] = cv.dumps(r.get("detail") or {})
-            self._bulk_insert(conn, audit, rows)
+            chain.written(conn, audit, self._bulk_insert(conn, audit, rows, seqs=True))
 
-    def _bulk_insert(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-        """Insert many rows. On SQLite, straight to the driver's executemany: SQLAlchemy's
-        per-value type processing costs more than the insert itself on this path."""
+    def _bulk_insert(self, conn: Connection, table: Any, rows: list[dict[str, Any]], *,
+                     seqs: bool = False) -> list[int]:
+        """Insert many rows; with `seqs`, return their seqs in order. On SQLite, straight to
+        the driver's executemany: SQLAlchemy's per-value type processing costs more than the
+        insert itself on this path."""
         if not self.sqlite:
-            conn.execute(insert(table), rows)
-            return
+            if not seqs:
+                conn.execute(insert(table), rows)
+                return []
+            q = insert(table).returning(table.c.seq, sort_by_parameter_order=True)
+            return list(conn.execute(q, rows).scalars())
         cols = list(rows[0])
         sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         conn.exec_driver_sql(sql, [tuple(cv.sqlite_value(r[c]) for c in cols) for r in rows])
+        if not seqs:
+            return []
+        # the write transaction is exclusive, so the rows took the next rowids, in order
+        last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+        return list(range(last - len(rows) + 1, last + 1))
 
     # -- enqueue ------------------------------------------------------------------------
 
@@ -463,12 +478,46 @@ class SqlQueue:
             return [cv.decision(r) for r in conn.execute(q)]
 
     def audit(self, item_id: str | None = None, *, limit: int = 1000) -> list[AuditEntry]:
-        q = select(audit).order_by(audit.c.seq).limit(limit)
+        q = select(*[audit.c[f] for f in chain.FIELDS["audit"]]).order_by(audit.c.seq).limit(limit)
         if item_id is not None:
             q = q.where(audit.c.item_id == item_id)
         with self._read() as conn:
             return [AuditEntry(**{**r._mapping, "at": cv.aware(r.at), "detail": json.loads(r.detail)})
                     for r in conn.execute(q)]
+
+    def verify_chain(self, anchor: str | None = None) -> chain.Report:
+        """Walk the whole audit chain (see `storage.chain`); with `anchor`, a head hash kept
+        elsewhere that the chain must still contain."""
+        with self._errors(), self.engine.connect() as conn:
+            if not self.sqlite:  # one snapshot for the head and every row
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                report = chain.verify(conn, anchor=anchor)
+        if report.ok:
+            self._chain_checked = ((report.pos, report.head), time.monotonic())
+        return report
+
+    def chain_problem(self) -> str | None:
+        """What is wrong with the audit chain, or None, for the gateway's readiness: the whole
+        chain is walked on the first call and again once CHAIN_RECHECK_S have passed; calls in
+        between walk only the rows written since (from the last row checked, which must
+        still be as it was)."""
+        with self._chain_lock:
+            last = self._chain_checked
+            if last is None or time.monotonic() - last[1] >= CHAIN_RECHECK_S:
+                report = self.verify_chain()
+            else:
+                with self._errors(), self.engine.connect() as conn:
+                    if not self.sqlite:
+                        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                    with conn.begin():
+                        report = chain.verify(conn, start=last[0])
+                if report.ok:
+                    self._chain_checked = ((report.pos, report.head), last[1])
+            if report.ok:
+                return None
+            self._chain_checked = None
+            return f"the audit chain is broken at {report.broken}"
 
     def changes(self, since: int | None = None, *, limit: int = 500) -> Changes:
         """Items whose state changed after token `since` (None: just the current token).
@@ -548,6 +597,25 @@ class SqlQueue:
             if row.status in OPEN:
                 self._expire(conn, item_id, row.on_timeout, comment, now)
         return self.get(item_id)
+
+    def take_decision(self, item_id: str, *, actor: str = "agent") -> QueueItem:
+        """Record that a gate took the item's standing decision and its agent acts on it: from
+        now on it is final, and undo refuses. An item that is open again (its decision was
+        undone before the gate read it) is first expired as a reject, which is then what the
+        agent is told, so the record and the agent agree. Idempotent."""
+        now = self.clock()
+        with self._write() as conn:
+            row = self._locked_item(conn, item_id)
+            if row.final_decision is None:
+                if row.status in OPEN:
+                    self._record(conn, item_id, rules.timeout_decision(
+                        None, "its decision was undone before the agent read it"), now, status="expired", by="system")
+                standing = rules.standing_decision(self._get(conn, item_id))
+                assert standing is not None  # settled, so a decision stands
+                conn.execute(update(items).where(items.c.id == item_id).values(final_decision=standing.id))
+                self._audit(conn, [{"actor": actor, "action": "final", "item_id": item_id,
+                                    "detail": {"decision": standing.id, "verdict": standing.verdict}}], now)
+            return self._get(conn, item_id)
 
     def expire_overdue(self, now: datetime | None = None) -> list[str]:
         with self._write() as conn:
@@ -724,6 +792,7 @@ class SqlQueue:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({FEED_LOCK})")
         row = cv.decision_row(item_id, d, now, self.origin, reverts, by, batch)
         seq = conn.execute(insert(decisions).values(row).returning(decisions.c.seq)).scalar_one()
+        chain.written(conn, decisions, [seq])
         n = cv.naive(now)
         if reverts:
             values: dict[str, Any] = {"status": "pending", "verdict": None, "decided_at": None,
@@ -877,6 +946,9 @@ class SqlQueue:
             raise Expired(f"item {item_id} expired; an expiry cannot be undone")
         if row.status != "decided":
             raise Conflict(f"item {item_id} has no decision to undo (it is {row.status})")
+        if row.final_decision is not None:
+            raise Conflict(f"item {item_id} cannot be undone: the agent has already acted on this decision",
+                           hint="the action ran as decided; reverse it with a new action if it must be")
         last = conn.execute(
             select(decisions.c.id)
             .where(decisions.c.item_id == item_id, decisions.c.verdict != "revert")

@@ -61,11 +61,14 @@ class ItemRow(SQLModel, table=True):
     decided_by: str | None = Field(default=None, sa_column=Column(Text))
     approvals: int = Field(default=0, nullable=False)
     updated_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    # the decision a gate took and its agent acted on: final, no undo changes it
+    final_decision: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class DecisionRow(SQLModel, table=True):
     __tablename__ = "decisions"
-    __table_args__ = (Index("ix_decisions_item", "item_id", "seq"), Index("ix_decisions_batch", "batch"))
+    __table_args__ = (Index("ix_decisions_item", "item_id", "seq"), Index("ix_decisions_batch", "batch"),
+                      Index("ix_decisions_chain", "chain_pos", unique=True))
 
     seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
     id: str = Field(sa_column=Column(Text, unique=True, nullable=False))
@@ -84,11 +87,15 @@ class DecisionRow(SQLModel, table=True):
     content_hash: str = Field(sa_column=Column(Text, nullable=False))
     by_kind: str = Field(default="human", sa_column=Column(Text, nullable=False, server_default="human"))
     batch: str | None = Field(default=None, sa_column=Column(Text))
+    chain_pos: int | None = Field(default=None, sa_column=Column(BigInteger))
+    chain_prev: str | None = Field(default=None, sa_column=Column(Text))
+    chain_hash: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class AuditRow(SQLModel, table=True):
     __tablename__ = "audit"
-    __table_args__ = (Index("ix_audit_item", "item_id", "seq"), Index("ix_audit_action", "action"))
+    __table_args__ = (Index("ix_audit_item", "item_id", "seq"), Index("ix_audit_action", "action"),
+                      Index("ix_audit_chain", "chain_pos", unique=True))
 
     seq: int | None = Field(default=None, sa_column=Column(SeqType, primary_key=True, autoincrement=True))
     at: datetime = Field(sa_column=Column(DateTime, nullable=False))
@@ -97,6 +104,18 @@ class AuditRow(SQLModel, table=True):
     item_id: str | None = Field(default=None, sa_column=Column(Text))
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     origin: str | None = Field(default=None, sa_column=Column(Text))
+    chain_pos: int | None = Field(default=None, sa_column=Column(BigInteger))
+    chain_prev: str | None = Field(default=None, sa_column=Column(Text))
+    chain_hash: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ChainHeadRow(SQLModel, table=True):
+    """The audit chain's head: the last position and link (see `storage.chain`); one row."""
+
+    __tablename__ = "chain_head"
+    id: int = Field(sa_column=Column(Integer, primary_key=True))
+    pos: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class SuggestionRow(SQLModel, table=True):
@@ -155,3 +174,4 @@ cursors: Table = CursorRow.__table__  # type: ignore[attr-defined]
 queue_settings: Table = QueueSettingsRow.__table__  # type: ignore[attr-defined]
 tokens: Table = TokenRow.__table__  # type: ignore[attr-defined]
 suggestions: Table = SuggestionRow.__table__  # type: ignore[attr-defined]
+chain_head: Table = ChainHeadRow.__table__  # type: ignore[attr-defined]

@@ -151,8 +151,10 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
 
     @app.get("/readyz", tags=["health"], responses={503: {"model": api.Problem}})
     def readyz() -> dict[str, str]:
-        """Readiness: the database answers."""
+        """Readiness: the database answers and its audit chain holds."""
         queue.count()
+        if (broken := queue.chain_problem()) is not None:
+            raise StorageError(broken, hint="reviewer audit verify names the first broken link")
         return {"status": "ok"}
 
     @app.get("/v1/me", tags=["health"])
@@ -374,6 +376,13 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
         access.require(p, "agent", "admin")
         access.item_allowed(p, queue, item_id)
         return queue.expire(item_id, body.comment)
+
+    @app.post("/v1/items/{item_id}/final", tags=["gate"])
+    def take_decision(item_id: str, p: Who, actor: str | None = None) -> QueueItem:
+        """The gate took the item's decision and its agent acts on it: it is final (no undo)."""
+        access.require(p, "agent", "admin")
+        access.item_allowed(p, queue, item_id)
+        return queue.take_decision(item_id, actor=actor_of(p, actor))
 
     @app.post("/v1/expire-overdue", tags=["review"])
     def expire_overdue(p: Who) -> list[str]:
