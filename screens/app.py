@@ -164,7 +164,7 @@ class ReviewerApp(App[None]):
     def on_mount(self) -> None:
         if self._keymap:
             self.set_keymap(self._keymap)
-        from reviewer.config import old_queue_warning
+        from reviewer.config import ignored_settings, load_config, old_queue_warning
 
         self.set_interval(SEND_SAVED_S, self.send_saved)
         self.set_interval(IDLE_S, self.collect_when_idle)
@@ -175,6 +175,8 @@ class ReviewerApp(App[None]):
         if message := old_queue_warning(self._config):
             self.notify(message, title="Old settings not in effect", severity="warning", timeout=60,
                         markup=False)
+        if message := ignored_settings() if self._config is load_config() else None:
+            self.notify(message, title="Settings ignored", severity="warning", timeout=60, markup=False)
         # The first page, read with the standard library before the first frame (tens of ms
         # on a 100k queue; a thread would fight the mounting for the interpreter), so the very
         # first paint shows rows. The ORM opens after that paint.

@@ -30,7 +30,15 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(Text(key), Text(desc), Text(bid))
         with Vertical(id="help-box"):
             yield VerticalScroll(Static(table))
-            yield Static(Text("esc: close · ctrl+p: command palette", style="dim"))
+            yield Static(Text("esc: close · ctrl+p: command palette" + settings_read(), style="dim"))
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def settings_read() -> str:
+    """Which reviewer.toml files the app read (none in a clean environment)."""
+    from reviewer.config import config_files
+
+    files = config_files()
+    return (" · settings from " + ", ".join(str(f.path) for f in files)) if files else ""
