@@ -184,10 +184,16 @@ def second_approval(item_id: str, d: DecisionIn, current_round: list[Decision]) 
     if any(same_name(x.reviewer, d.reviewer) for x in first):
         raise Conflict(f"{d.reviewer} already approved {item_id}; a critical action needs a "
                        "second, different approver", hint="ask another reviewer to approve it")
-    edited = next((x.arguments for x in reversed(first) if x.arguments is not None), None)
-    if d.arguments is None and edited is not None:
-        return d.model_copy(update={"verdict": "correct", "arguments": edited})
+    edit = approved_edit(current_round)
+    if d.arguments is None and edit is not None:
+        return d.model_copy(update={"verdict": "correct", "arguments": edit.arguments})
     return d
+
+
+def approved_edit(current_round: list[Decision]) -> Decision | None:
+    """The approval in `current_round` whose edited arguments a second approval as-is runs
+    (the last one that edited them), or None when the approvals kept the agent's."""
+    return next((x for x in reversed(current_round) if x.verdict in APPROVALS and x.arguments is not None), None)
 
 
 def current_round(decisions: list[Decision]) -> list[Decision]:

@@ -279,13 +279,53 @@ def action_title(it: ActionItem, deadline: datetime | None, now: datetime) -> Te
     return t
 
 
-def action_call(it: ActionItem) -> Group:
-    """The arguments as highlighted JSON, and the agent's rationale."""
+def pending_edit(q: QueueItem) -> Decision | None:
+    """While an action waits for its second approval: the first approval that edited its
+    arguments (a second approval as it is runs those), else None."""
+    from reviewer.rules import approved_edit, current_round
+
+    if not q.approvals or q.status not in OPEN or not isinstance(q.item, ActionItem):
+        return None
+    return approved_edit(current_round(q.decisions))
+
+
+def argument_change(it: ActionItem, edit: Decision) -> Text:
+    """`edit`'s arguments as a diff against the agent's request (`-` the agent's, `+` the edit)."""
+    from reviewer.diff import diff
+
+    from .text import render_inline
+
+    # keys in one order on both sides: a stored edit's keys come back sorted
+    before = json.dumps(it.action.arguments, indent=2, ensure_ascii=False, sort_keys=True)
+    after = json.dumps(edit.arguments, indent=2, ensure_ascii=False, sort_keys=True)
+    return render_inline(diff(before, after))
+
+
+def action_call(it: ActionItem, edit: Decision | None = None, approvals: int = 0) -> Group:
+    """The arguments as highlighted JSON, and the agent's rationale. With `edit` (a first
+    approval that changed them): the arguments that will run, who edited them, and the diff
+    against the agent's request."""
     from rich.syntax import Syntax
 
+    parts: list[Any] = []
+    arguments = it.action.arguments
+    if edit is not None and edit.arguments is not None:
+        arguments = edit.arguments
+        head = Text()
+        head.append_text(heading("Arguments that will run"))
+        head.append(" edited by ", style="bold yellow")
+        head.append_text(line(edit.reviewer, "bold yellow", 60))
+        head.append(f" ({approvals} of 2 approvals; the agent asked otherwise, see below)", style="yellow")
+        parts.append(head)
     # Highlighted, yet inert: the JSON is escaped by safe() and never parsed as markup.
-    code = safe(json.dumps(it.action.arguments, indent=2, ensure_ascii=False))
-    parts: list[Any] = [Syntax(code, "json", theme="ansi_dark", word_wrap=True, background_color="default")]
+    code = safe(json.dumps(arguments, indent=2, ensure_ascii=False))
+    parts.append(Syntax(code, "json", theme="ansi_dark", word_wrap=True, background_color="default"))
+    if edit is not None and edit.arguments is not None:
+        change = Text()
+        change.append_text(heading("\nChanged from the agent's request"))
+        change.append("\n")
+        change.append_text(argument_change(it, edit))
+        parts.append(change)
     if it.action.rationale:
         why = Text()
         why.append_text(heading("\nRationale"))

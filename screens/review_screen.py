@@ -332,7 +332,9 @@ class ReviewScreen(AppScreen):
 
     def show_action(self, it: ActionItem) -> None:
         self.query_one("#main-title", Static).update(self.action_title(it))
-        self.query_one("#output-text", Static).update(panes.action_call(it))
+        q = self.item
+        edit = panes.pending_edit(q) if q is not None else None
+        self.query_one("#output-text", Static).update(panes.action_call(it, edit, q.approvals if q else 0))
         preview = it.action.preview
         if preview is not None:
             self.query_one("#preview-title", Static).update(line(f"Preview: {preview.path or ''}",
@@ -404,22 +406,27 @@ class ReviewScreen(AppScreen):
     def _critical(self) -> bool:
         return self.item is not None and is_critical_action(self.item.item)
 
-    def _confirm_critical(self, then: Callable[[], None]) -> None:
-        """Run `then` at once, or for a critical action after its tool name is typed."""
+    def _confirm_critical(self, then: Callable[[], None], *, as_is: bool = False) -> None:
+        """Run `then` at once, or for a critical action after its tool name is typed. `as_is`:
+        `then` approves the arguments as they stand, so the dialog shows a first approver's
+        edit, which is what will run."""
         if not self._critical():
             then()
             return
-        assert self.item is not None and isinstance(self.item.item, ActionItem)
+        q = self.item
+        assert q is not None and isinstance(q.item, ActionItem)
+        edit = panes.pending_edit(q) if as_is else None
+        change = None if edit is None else (edit.reviewer, panes.argument_change(q.item, edit))
 
         def typed(ok: bool | None) -> None:
             if ok:
                 then()
 
-        self.app.push_screen(TypedConfirm(self.item.item.action.tool), typed)
+        self.app.push_screen(TypedConfirm(q.item.action.tool, change=change), typed)
 
     def action_approve(self) -> None:
         if self._can_decide():
-            self._confirm_critical(lambda: self.decide("approve"))
+            self._confirm_critical(lambda: self.decide("approve"), as_is=True)
 
     def action_approve_with_comment(self) -> None:
         if not self._can_decide():
@@ -427,7 +434,7 @@ class ReviewScreen(AppScreen):
 
         def commented(text: str | None) -> None:
             if text is not None:
-                self._confirm_critical(lambda: self.decide("approve", comment=text))
+                self._confirm_critical(lambda: self.decide("approve", comment=text), as_is=True)
 
         self.app.push_screen(CommentDialog("Approve, with a comment:"), commented)
 
