@@ -166,6 +166,9 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
     def create_token(body: api.NewToken, p: Who) -> api.CreatedToken:
         """A new token; its secret is in this answer only."""
         access.require(p, "admin")
+        if dev:  # dev mode must leave nothing behind that grants access once it is off
+            raise Forbidden("dev mode mints no tokens: one would still work after a restart without --dev",
+                            hint="create tokens on the gateway's database: reviewer --db URL token create")
         secret, token_id = tokens.create(body.name, body.role, body.queues)
         return api.CreatedToken(token=secret, id=token_id)
 
