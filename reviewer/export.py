@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import Invalid, ReviewerError
-from .formats import BARE, CSV_COLUMNS, FORMATS, Builder, Options, Record
+from .formats import BARE, CSV_COLUMNS, FORMATS, Builder, Options, Record, csv_cell
 from .models import Decision, QueueItem, utcnow
 from .queue import ReviewQueue
 from .rules import standing_decision
@@ -36,9 +36,11 @@ PROGRESS_EVERY = 100  # items between two progress reports
 
 
 def _csv_line(rec: Record) -> str:
+    """One CSV row, every cell through `csv_cell`. Written with a CRLF terminator so that the
+    csv module quotes a cell holding a CR as well as one holding a LF, then ended with LF."""
     buf = io.StringIO()
-    csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n").writerow(rec)
-    return buf.getvalue()
+    csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\r\n").writerow({k: csv_cell(v) for k, v in rec.items()})
+    return buf.getvalue()[:-2] + "\n"
 
 
 @contextmanager
@@ -91,7 +93,8 @@ def _kept(fmt: str, out: Path, gone: set[str]) -> list[tuple[str, str]]:
     header is written anew)."""
     with out.open(encoding="utf-8", newline="") as f:
         if fmt == "csv":
-            return [(r["id"], _csv_line(r)) for r in csv.DictReader(f) if r.get("id") not in gone]
+            cells = {csv_cell(i) for i in gone}  # ids as their cells were written
+            return [(r["id"], _csv_line(r)) for r in csv.DictReader(f) if r.get("id") not in cells]
         lines = [ln for ln in f if ln.strip()]
     if fmt in BARE:
         side = ids_path(out)

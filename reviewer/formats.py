@@ -205,6 +205,14 @@ def tool_calls(item: QueueItem, d: Decision, o: Options) -> list[Record] | str:
 
 CSV_COLUMNS = ("id", "kind", "queue", "verdict", "reasons", "reviewer", "comment", "decided_at", "duration_ms",
                "original", "decided", "trace_id", "flags")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
+"""What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list, and NUL)."""
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: one starting a formula gets a leading `'`
+    (idempotent: the quote itself starts nothing)."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
 def csv_row(item: QueueItem, d: Decision, o: Options) -> list[Record] | str:
