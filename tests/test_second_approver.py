@@ -67,3 +67,17 @@ async def test_an_approval_without_edits_shows_the_agents_arguments_as_they_are(
         await pilot.press("a")
         await settle(pilot, lambda: isinstance(app.screen, TypedConfirm))
         assert "edited by" not in screen_text(app)
+
+
+def test_reviewer_show_says_which_arguments_a_second_approval_runs(tmp_path):
+    from click.testing import CliRunner
+
+    from reviewer.cli import cli
+
+    first_approval_edits_the_iban(tmp_path).close()
+    r = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'q.db'}", "show", "pay-1"])
+    assert r.exit_code == 0, r.output
+    shown = r.output.split("[arguments that will run, edited by alice", 1)
+    assert len(shown) == 2
+    lines = shown[1].splitlines()
+    assert f'-  "to_iban": "{AGENT_IBAN}"' in lines and f'+  "to_iban": "{EDITED_IBAN}"' in lines

@@ -90,6 +90,7 @@ def render_item(q: Mapping[str, Any]) -> str:
         lines.append(safe(json.dumps(a.get("arguments", {}), indent=2, ensure_ascii=False)))
         if a.get("rationale"):
             lines.append(f"rationale: {safe(a['rationale'])}")
+        lines += _pending_edit(q)
     for d in q.get("decisions", []):
         when = _when(d["decided_at"])
         extra = f" reverts {d['reverts']}" if d.get("reverts") else ""
@@ -129,3 +130,23 @@ def _changes(q: Mapping[str, Any], d: Mapping[str, Any], correction: str, argume
     if d.get("arguments") is not None:
         lines.append(f"[{arguments}]\n" + safe(json.dumps(d["arguments"], indent=2, ensure_ascii=False)))
     return lines
+
+
+def _pending_edit(q: Mapping[str, Any]) -> list[str]:
+    """An open action's first approval that edited its arguments: what a second approval as it
+    is runs, as a diff against the agent's request."""
+    from ..models import Decision
+    from ..rules import approved_edit, current_round
+    from ..safe_text import safe, safe_line
+
+    if not q.get("approvals") or q["status"] not in OPEN:
+        return []
+    edit = approved_edit(current_round([Decision.model_validate(d) for d in q.get("decisions", [])]))
+    if edit is None or edit.arguments is None:
+        return []
+    before = json.dumps(q["item"]["action"].get("arguments", {}), indent=2, ensure_ascii=False, sort_keys=True)
+    after = json.dumps(edit.arguments, indent=2, ensure_ascii=False, sort_keys=True)
+    return [f"\n[arguments that will run, edited by {safe_line(edit.reviewer, 60)} in approval {q['approvals']} of 2: "
+            "a second approval as it is approves these, not the agent's]",
+            *(safe(x) for x in difflib.unified_diff(before.splitlines(), after.splitlines(), "agent's request",
+                                                     "will run", lineterm="", n=20))]
