@@ -42,8 +42,10 @@ def make_engine(url: str) -> Engine:
         try:
             return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
         except ModuleNotFoundError as e:
+            from reviewer.extras import install_command
+
             raise StorageError(
-                "PostgreSQL support is not installed", hint="pip install 'reviewer[postgres]'"
+                "PostgreSQL support is not installed", hint=install_command("postgres")
             ) from e
     raise StorageError(f"unsupported database {backend!r}", hint="use sqlite or postgresql")
 

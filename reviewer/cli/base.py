@@ -59,6 +59,16 @@ class ReviewerGroup(click.Group):
             elif isinstance(e, StorageError):
                 code = EXIT_STORAGE
             ctx.exit(code)
+        except ModuleNotFoundError as e:
+            from ..extras import install_command, missing_extra
+
+            if (missing := missing_extra(e)) is None:
+                raise
+            module, extra = missing
+            command = " ".join(["reviewer", *filter(None, [ctx.invoked_subcommand])])
+            say(f"error: {command} needs the {extra} extra ({module} is not installed)", err=True, fg="red")
+            say(f"hint: {install_command(extra)}", err=True)
+            ctx.exit(1)
 
 
 class Ctx:

@@ -36,7 +36,7 @@ from .base import Ctx, cli, pass_ctx, say
                    "files; an item never changes split as the dataset grows.")
 @click.option("--redact", is_flag=True,
               help="Replace emails, phone numbers, card numbers and IBANs by <EMAIL>, <PHONE>, <CARD>, <IBAN> "
-                   "(the redact extra: pip install 'reviewer[redact]').")
+                   "(the redact extra: pip install 'reviewer-tui[redact]').")
 @click.option("--dedup", type=click.FloatRange(1, 100), metavar="SIMILARITY",
               help="Collapse near-duplicate inputs (rapidfuzz token_sort_ratio >= SIMILARITY, 1-100), "
                    "keeping the latest decision; the manifest lists what was dropped.")

@@ -60,15 +60,16 @@ def web_command(url: str, gateway: bool, host: str) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--public-url", help="The URL browsers reach it at, behind a reverse proxy (https://review.example.com).")
+@click.option("--gateway", "gateway_url", metavar="URL", help="Serve a gateway's queue (as reviewer --gateway URL web).")
 @tls_options
 @pass_ctx
-def web(c: Ctx, host: str, port: int, public_url: str | None, ssl_certfile: str | None,
-        ssl_keyfile: str | None, allow_plain_http: bool) -> None:
+def web(c: Ctx, host: str, port: int, public_url: str | None, gateway_url: str | None,
+        ssl_certfile: str | None, ssl_keyfile: str | None, allow_plain_http: bool) -> None:
     """Serve the triage app to browsers (the same app, through textual-serve; the web extra).
 
     \b
       reviewer web                                          # your local queue, on loopback only
-      reviewer --gateway https://gw.example.com web        # each session signs in with its token
+      reviewer web --gateway https://gw.example.com        # each session signs in with its token
 
     On a local queue it prints a link with a secret for this run (open it once; the secret
     then lives in a cookie of that browser): nothing without it, and no page of another
@@ -82,13 +83,12 @@ def web(c: Ctx, host: str, port: int, public_url: str | None, ssl_certfile: str 
 
     from ..config import is_gateway
 
+    if gateway_url:
+        c.gateway = gateway_url
     gateway = is_gateway(c.url)
     command = web_command(c.url, gateway, host)
     tls = require_tls(host, ssl_certfile, ssl_keyfile, allow_plain_http)
-    try:
-        from ..web_guard import GuardedServer
-    except ImportError:
-        raise click.UsageError("reviewer web needs textual-serve: pip install 'reviewer[web]'") from None
+    from ..web_guard import GuardedServer
     context = None
     if tls:
         import ssl
