@@ -27,6 +27,7 @@ from .errors import Invalid, ReviewerError
 from .formats import BARE, CSV_COLUMNS, FORMATS, Builder, Options, Record, csv_cell
 from .models import Decision, QueueItem, utcnow
 from .queue import ReviewQueue
+from .redact import RULES as REDACTION_RULES
 from .rules import standing_decision
 from .safe_text import safe_line
 
@@ -86,6 +87,18 @@ def _duplicates(queue: ReviewQueue, ids: list[str], flt: Filters, to_record: Bui
         if d is not None and text and flt.take(item, d) and not isinstance(to_record(item, d, options), str):
             found.append(Candidate(item.id, d.decided_at, text))
     return near_duplicates(found, threshold)
+
+
+def _check_redacted(out: Path) -> None:
+    """Refuse to keep records from a file its last export did not redact with today's rules."""
+    manifest = out.with_name(out.name + ".manifest.json")
+    try:
+        rules = json.loads(manifest.read_text(encoding="utf-8")).get("redaction_rules")
+    except (OSError, ValueError, AttributeError):
+        rules = None
+    if rules != REDACTION_RULES:
+        raise Invalid(f"{safe_line(out.name)} holds records not redacted by this version's --redact",
+                      hint="export once with --redact and without --cursor (it rewrites the whole file)")
 
 
 def _kept(fmt: str, out: Path, gone: set[str]) -> list[tuple[str, str]]:
@@ -307,7 +320,10 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
     dropped = _duplicates(queue, touched, flt, to_record, options, dedup) if dedup is not None else {}
     names = [n for n, _ in split] + ["train"] if split else [""]
     paths = {n: split_path(out, n) if n else out for n in names}
-    sinks = {n: _Sink(fmt, p, _kept(fmt, p, gone) if cursor and start and p.exists() else [])
+    keeps = bool(cursor and start and any(p.exists() for p in paths.values()))
+    if keeps and redact:
+        _check_redacted(out)
+    sinks = {n: _Sink(fmt, p, _kept(fmt, p, gone) if keeps and p.exists() else [])
              for n, p in paths.items()}
 
     counts: dict[str, int] = {}
@@ -357,6 +373,7 @@ def _export(queue: ReviewQueue, fmt: str, out: Path, cursor: str | None, flt: Fi
         "new_kinds": kinds,
         "left_out": left_out,
         "redaction": dict(redacted) if redact else None,
+        "redaction_rules": REDACTION_RULES if redact else None,
         "dedup": {"threshold": dedup, "dropped": dropped} if dedup is not None else None,
         "sha256": None if split else result.sha256,
         "split": {"by": "sha256 of the item id", "fractions": dict(split), "files": {n: x.summary() for n, x in sinks.items()}}

@@ -75,6 +75,9 @@ _PHONE_CONTEXT_BEFORE = 24  # characters before a number searched for a context 
 _PHONE_MIN_DIGITS = 7
 
 Span = tuple[int, int, str]
+RULES = 2
+"""The version of what is redacted, in the manifest: an incremental export keeps records only
+from a file redacted by these rules."""
 
 
 @cache

@@ -168,3 +168,26 @@ def test_trace_ids_keep_their_digits():
 def test_the_shared_samples_keep_their_figures(tmp_path: Path):
     text = "Net sales: SEK 4,812m (Q3 2025: SEK 4,390m)\nOperating income (EBIT): SEK 611m\nEBIT margin: 12.7%"
     assert redact_text(text, Counter()) == text
+
+
+def test_an_incremental_redacted_export_keeps_no_record_it_did_not_redact(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVIEWER_DB", str(tmp_path / "q.db"))
+    monkeypatch.setenv("REVIEWER_NAME", "tester")
+    runner = CliRunner()
+    data = tmp_path / "items.jsonl"
+    data.write_text("".join(json.dumps({"kind": "output", "id": f"o{i}", "output": f"mail o{i}@example.com",
+                                        "input": {"text": "q"}}) + "\n" for i in (1, 2)))
+    out = tmp_path / "g.jsonl"
+    export = ["export", "--format", "golden", "-o", str(out)]
+    for args in (["ingest", str(data)], ["decide", "o1", "--approve"], [*export, "--cursor", "c"],
+                 ["decide", "o2", "--approve"]):
+        assert runner.invoke(cli, args).exit_code == 0
+    r = runner.invoke(cli, [*export, "--cursor", "c", "--redact"])
+    assert r.exit_code != 0 and "not redacted" in r.output and "without --cursor" in r.output
+    assert "o1@example.com" in out.read_text()  # the refused run changed nothing
+    assert runner.invoke(cli, [*export, "--redact"]).exit_code == 0
+    assert runner.invoke(cli, ["undo", "o2"]).exit_code == 0
+    assert runner.invoke(cli, ["decide", "o2", "--approve"]).exit_code == 0
+    r = runner.invoke(cli, [*export, "--cursor", "c", "--redact"])
+    assert r.exit_code == 0, r.output
+    assert "@example.com" not in out.read_text() and out.read_text().count("<EMAIL>") == 4  # output and original_output
