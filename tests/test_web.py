@@ -91,6 +91,8 @@ def test_web_against_a_gateway_beyond_loopback_needs_tls_like_serve():
 
     r = CliRunner().invoke(cli, ["--gateway", "https://gw.example.com", "web", "--host", "0.0.0.0"])
     assert r.exit_code != 0 and "without TLS" in r.output
+    r = CliRunner().invoke(cli, ["web", "--gateway", "https://gw.example.com", "--host", "0.0.0.0"])
+    assert r.exit_code != 0 and "without TLS" in r.output  # the spelling of the README and --help
     r = CliRunner().invoke(cli, ["--gateway", "https://gw.example.com", "web", "--host", "0.0.0.0",
                                  "--ssl-certfile", __file__])
     assert r.exit_code != 0 and "needs both" in r.output
