@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import inspect
 import json
 import math
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from .errors import Conflict
 from .models import MAX_TIMEOUT_S, new_id, utcnow
 from .policy import Policy, Verdict, load_policy
 from .rules import POLICY_PREFIX, standing_decision
@@ -71,6 +73,36 @@ class ActionRejected(Exception):
 def _args_text(arguments: dict[str, Any]) -> str:
     text = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= 500 else text[:500] + "…"
+
+
+def canonical_json(value: Any) -> str:
+    """One text per value: keys sorted, no spaces, values as the queue stores them (pydantic's
+    JSON forms), so a call read back from the queue compares equal to the call it was."""
+    from pydantic_core import to_jsonable_python
+
+    return json.dumps(to_jsonable_python(value), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def digest(value: Any) -> str:
+    """A short hash of `value`'s canonical JSON, for item ids that name one call or one thread."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def call_hash(tool: str, arguments: dict[str, Any]) -> str:
+    """The hash of the call `tool(arguments)`: the part of an item id that names the call."""
+    return digest({"tool": tool, "arguments": arguments})
+
+
+def call_mismatch(item: QueueItem, tool: str, arguments: dict[str, Any]) -> str | None:
+    """Why `item` is not the call `tool(arguments)`, or None when it is. The call compared is
+    the one the agent proposed, not a reviewer's edit of it."""
+    if item.item.kind != "action":
+        return f"item {item.id} is not an action"
+    proposed = item.item.action
+    if canonical_json([proposed.tool, proposed.arguments]) == canonical_json([tool, arguments]):
+        return None
+    return (f"item {item.id} holds a different call ({proposed.tool}({_args_text(proposed.arguments)})) "
+            f"than {tool}({_args_text(arguments)}); its decision is not this call's")
 
 
 class Gate:
@@ -222,7 +254,12 @@ class Gate:
         if verdict.on_timeout:
             data["on_timeout"] = verdict.on_timeout
         item: ActionItem = parse_item(data)  # type: ignore[assignment]
-        fresh = q.enqueue(item, actor=self.agent).outcome == "inserted"
+        queued = q.enqueue(item, actor=self.agent).outcome
+        if queued == "conflict":  # the id is taken: by this call (resubmitted), or by another
+            why = call_mismatch(q.get(item_id), tool, arguments)
+            if why:
+                raise Conflict(why)
+        fresh = queued == "inserted"
         if verdict.action == "review":
             return timeout, False
         if fresh:
@@ -237,7 +274,8 @@ class Gate:
         """Queue a call for review and return its item id without waiting, for frameworks
         that pause and resume (LangGraph's `interrupt`). Idempotent by `item_id`: submitting
         the same call again after a restart changes nothing. `outcome` gives the decision; a
-        call the queue could not take (unreachable, refused) is one `outcome` rejects."""
+        call the queue could not take (unreachable, refused, or an id that holds another
+        call) is one `outcome` rejects."""
         item_id = item_id or f"gate-{new_id()}"
         bad = _bad_duration("timeout_s", timeout_s)
         if bad:
@@ -251,11 +289,12 @@ class Gate:
 
     def outcome(self, item_id: str, tool: str, arguments: dict[str, Any] | None = None) -> GateDecision:
         """The decision on a submitted call, once there is one: blocks until a reviewer or a
-        policy decides, or the item's deadline passes (then it is rejected). Fails closed."""
+        policy decides, or the item's deadline passes (then it is rejected). Fails closed,
+        also when the item holds a call other than `tool(arguments)`."""
         arguments = dict(arguments or {})
         try:
             item = self.queue.get(item_id)
-            if item.status in SETTLED:
+            if item.status in SETTLED or call_mismatch(item, tool, arguments):
                 return self._from_item(item, tool, arguments)
             left = (item.expires_at - utcnow()).total_seconds() if item.expires_at else DEFAULT_TIMEOUT_S
             return self._wait(item_id, tool, arguments, max(left, 0.001), None, threading.Event())
@@ -275,9 +314,13 @@ class Gate:
     # -- decisions ----------------------------------------------------------------------
 
     def _from_item(self, item: QueueItem, tool: str, arguments: dict[str, Any]) -> GateDecision:
+        mismatch = call_mismatch(item, tool, arguments)
+        if mismatch:
+            return self._closed(tool, arguments, mismatch, item.id)
+        item = self.queue.take_decision(item.id, actor=self.agent)  # final: the agent acts on it now
         d = standing_decision(item)
         if d is None:
-            return self._closed(tool, arguments, f"item {item.id} is {item.status} without a decision")
+            return self._closed(tool, arguments, f"item {item.id} is {item.status} without a decision", item.id)
         # who decided comes from the record, never from the reviewer's name
         policy = d.reviewer.removeprefix(POLICY_PREFIX) if d.by == "policy" else None
         approved = d.verdict in ("approve", "correct")
@@ -381,7 +424,11 @@ def decision_feedback(d: Decision, tool: str, arguments: dict[str, Any]) -> str:
     policy = d.reviewer.removeprefix(POLICY_PREFIX) if d.by == "policy" else None
     approved = d.verdict in ("approve", "correct")
     args = d.arguments if d.verdict == "correct" and d.arguments is not None else arguments
-    if d.by == "system":
+    if d.by == "system" and approved:
+        feedback = (f"No reviewer decided the call {tool}({_args_text(arguments)}) in time "
+                    f"({d.comment or 'timeout'}); it was approved on timeout, as its policy allows, "
+                    "and runs without a human's review.")
+    elif d.by == "system":
         feedback = (f"No reviewer approved the call {tool}({_args_text(arguments)}) in time "
                     f"({d.comment or 'timeout'}); it was not run. Do not retry it unchanged; "
                     f"tell the user it needs human approval.")

@@ -24,15 +24,22 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool
+from langgraph.config import get_config
 from langgraph.types import Command, interrupt
 
-from ..gate import Gate, GateDecision
+from ..gate import Gate, GateDecision, call_hash, digest
 
 RESUME_KEY = "reviewer"  # the interrupt's payload: {"reviewer": [{"item_id", "tool", "arguments"}]}
 
 
 def _item_id(call: dict[str, Any]) -> str:
-    return f"langgraph-{call['id']}"
+    """The queue item of one tool call of this run of the node: the thread and the task
+    (LangGraph's `thread_id` and `checkpoint_ns`, the same when the node runs again on
+    resume), the call's id, and a hash of the call, so another thread, task or call that
+    reuses the call id is another item."""
+    where = get_config().get("configurable", {})
+    scope = digest([where.get("thread_id"), where.get("checkpoint_ns")])
+    return f"langgraph-{scope}-{call['id']}-{call_hash(call['name'], call['args'])}"
 
 
 class ReviewedToolNode:
@@ -61,12 +68,12 @@ class ReviewedToolNode:
         if self.wait == "block":
             return {c["id"]: self.gate.request(c["name"], c["args"], queue=self.queue, risk=self.risk,
                                                timeout_s=self.timeout_s, messages=history) for c in calls}
-        # queued once (idempotent by the call's id: the node runs again on resume), then paused
+        # queued once (idempotent by the item id: the node runs again on resume), then paused
         pending = [{"item_id": self.gate.submit(c["name"], c["args"], item_id=_item_id(c), queue=self.queue,
                                                 risk=self.risk, timeout_s=self.timeout_s, messages=history),
                     "tool": c["name"], "arguments": c["args"], "call_id": c["id"]} for c in calls]
         answers = interrupt({RESUME_KEY: pending})
-        return {c["id"]: GateDecision.model_validate(answers[c["id"]]) for c in calls}
+        return {p["call_id"]: _answer(answers, p) for p in pending}
 
     def _run(self, call: dict[str, Any], d: GateDecision) -> ToolMessage:
         if not d.approved:
@@ -78,6 +85,20 @@ class ReviewedToolNode:
         result = tool.invoke(d.arguments)
         return ToolMessage(result if isinstance(result, str) else str(result), tool_call_id=call["id"],
                            name=call["name"])
+
+
+def _answer(answers: Any, pending: dict[str, Any]) -> GateDecision:
+    """The resume value's decision on one queued call; a rejection unless it is the decision
+    of that call's own item."""
+    try:
+        d = GateDecision.model_validate(answers[pending["call_id"]])
+    except (KeyError, TypeError, ValueError) as e:
+        cause = f"the graph was resumed without a decision for this call ({type(e).__name__})"
+    else:
+        if d.item_id == pending["item_id"]:
+            return d
+        cause = f"the graph was resumed with the decision of item {d.item_id}, not of {pending['item_id']}"
+    return Gate._closed(pending["tool"], pending["arguments"], cause, pending["item_id"])
 
 
 def resume_when_decided(graph: Any, config: dict[str, Any], gate: Gate | None = None) -> Any:

@@ -24,9 +24,11 @@ from agents import Agent, Runner, RunState
 from agents.items import ToolApprovalItem
 from agents.run_context import RunContextWrapper
 
-from ..gate import Gate, GateDecision
+from ..gate import Gate, GateDecision, call_hash
+from ..models import new_id
 
 STATE_KEY = "openai_agents_state"  # where a queued call keeps the serialized run state
+PAUSE_KEY = "openai_agents_pause"  # and the id of the pause it was queued in
 
 
 def needs_approval(tool: str, gate: Gate) -> Callable[[RunContextWrapper[Any], dict[str, Any], str], Awaitable[bool]]:
@@ -50,6 +52,14 @@ def _call(item: ToolApprovalItem) -> tuple[str, str, dict[str, Any]]:
     return str(call_id), str(name), arguments
 
 
+def _item_id(pause: str, item: ToolApprovalItem) -> str:
+    """The queue item of one approval: the pause of the run it came in (a new id each time a
+    run pauses), the call's id and a hash of the call, so another run or call that reuses the
+    call id is another item."""
+    call_id, tool, arguments = _call(item)
+    return f"agents-{pause}-{call_id}-{call_hash(tool, arguments)}"
+
+
 def apply(state: RunState[Any, Any], item: ToolApprovalItem, d: GateDecision) -> None:
     """Record decision `d` on `item` in the run state."""
     if d.approved and d.verdict != "correct":
@@ -66,11 +76,12 @@ def apply(state: RunState[Any, Any], item: ToolApprovalItem, d: GateDecision) ->
 def _submit_all(result: Any, gate: Gate, queue: str, timeout_s: float | None) -> tuple[RunState[Any, Any], list[str]]:
     state = result.to_state()
     saved = state.to_string()
+    pause = new_id()[:16]
     ids = []
     for item in result.interruptions:
-        call_id, tool, arguments = _call(item)
-        ids.append(gate.submit(tool, arguments, item_id=f"agents-{call_id}", queue=queue, timeout_s=timeout_s,
-                               context={STATE_KEY: saved}))
+        _, tool, arguments = _call(item)
+        ids.append(gate.submit(tool, arguments, item_id=_item_id(pause, item), queue=queue, timeout_s=timeout_s,
+                               context={STATE_KEY: saved, PAUSE_KEY: pause}))
     return state, ids
 
 
@@ -99,8 +110,10 @@ async def resume_from_queue(agent: Agent[Any], item_id: str, gate: Gate | None =
 
     gate = gate or Gate(agent="openai-agents")
     queued = await asyncio.to_thread(gate.queue.get, item_id)
-    state = await RunState.from_string(agent, queued.item.context.metadata[STATE_KEY])
+    kept = queued.item.context.metadata
+    state = await RunState.from_string(agent, kept[STATE_KEY])
+    pause = str(kept.get(PAUSE_KEY, ""))  # an item without one matches no call: each is rejected
     for item in state.get_interruptions():
-        call_id, tool, arguments = _call(item)
-        apply(state, item, await asyncio.to_thread(gate.outcome, f"agents-{call_id}", tool, arguments))
+        _, tool, arguments = _call(item)
+        apply(state, item, await asyncio.to_thread(gate.outcome, _item_id(pause, item), tool, arguments))
     return await Runner.run(agent, state)
