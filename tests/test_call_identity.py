@@ -50,6 +50,24 @@ def test_an_approval_never_applies_to_another_call_asked_under_its_id(tmp_path):
     assert gate.outcome("call_1", "refund", SMALL).approved is True
 
 
+def test_through_a_gateway_an_approval_never_applies_to_another_call(db_url):
+    from reviewer.storage.tokens import Tokens
+
+    from gateway import serve
+
+    q = SqlQueue.open(db_url)
+    token = Tokens(q.engine).create("bot", "agent")[0]
+    with serve(q) as url:
+        gate = Gate(url=url, token=token, agent="bot")
+        gate.submit("refund", SMALL, item_id="call_1")
+        approve(q, "call_1")
+        gate.submit("refund", HUGE, item_id="call_1")
+        d = gate.outcome("call_1", "refund", HUGE)
+        assert d.approved is False and "different call" in (d.error or "")
+        assert gate.outcome("call_1", "refund", SMALL).approved is True
+    q.close()
+
+
 def test_a_policy_approval_never_applies_to_another_call_asked_under_its_id(tmp_path):
     policy = parse_policy({"rule": [{"name": "small refunds", "tool": "refund", "when": ["amount <= 100"],
                                      "action": "allow"}]})
