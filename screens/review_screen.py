@@ -439,8 +439,9 @@ class ReviewScreen(AppScreen):
         self.app.push_screen(CommentDialog("Approve, with a comment:"), commented)
 
     def edit_arguments(self, start: dict | None = None, reasons: list[str] | None = None) -> None:
-        """An action: edit the arguments as JSON (from `start`, else as requested), confirm
-        the diff, approve as `correct` (with `reasons`, a judge's)."""
+        """An action: edit the arguments as JSON (from `start`, else from what an approval
+        would run), confirm the diff against the request, approve as `correct` (with
+        `reasons`, a judge's)."""
         if not self._can_decide():
             return
         assert self.item is not None and isinstance(self.item.item, ActionItem)
@@ -466,7 +467,10 @@ class ReviewScreen(AppScreen):
             self.app.push_screen(ConfirmCorrection(before, after, title="Approve with these arguments?"),
                                  confirmed)
 
-        self.app.push_screen(ArgumentsEditor(tool, start if start is not None else original), edited)
+        if start is None:  # from what would run: a first approver's edit, else the request
+            edit = panes.pending_edit(self.item)
+            start = edit.arguments if edit is not None and edit.arguments is not None else original
+        self.app.push_screen(ArgumentsEditor(tool, start), edited)
 
     def action_reject(self, chosen: list[str] | None = None) -> None:
         if not self._can_decide() or self.item is None:

@@ -81,3 +81,18 @@ def test_reviewer_show_says_which_arguments_a_second_approval_runs(tmp_path):
     assert len(shown) == 2
     lines = shown[1].splitlines()
     assert f'-  "to_iban": "{AGENT_IBAN}"' in lines and f'+  "to_iban": "{EDITED_IBAN}"' in lines
+
+
+async def test_the_second_approvers_editor_starts_from_the_arguments_that_would_run(tmp_path):
+    from textual.widgets import TextArea
+
+    from reviewer.screens.dialogs import ArgumentsEditor
+
+    q = first_approval_edits_the_iban(tmp_path)
+    app = make_app(lambda: q, reviewer="bob", config={}, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "pay-1")
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, ArgumentsEditor))
+        text = app.screen.query_one(TextArea).text
+        assert EDITED_IBAN in text and AGENT_IBAN not in text  # not a silent step back to the agent's IBAN
