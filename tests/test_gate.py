@@ -182,7 +182,7 @@ def test_policy_allow_and_deny_are_recorded_as_the_policy(db):
     assert (no.approved, no.decided_by_policy) == (False, "no drops")
     assert "no drops" in no.feedback
     log = q.audit(no.item_id)
-    assert [a.action for a in log] == ["enqueue", "decide"] and log[1].actor == "policy:no drops"
+    assert [a.action for a in log] == ["enqueue", "decide", "final"] and log[1].actor == "policy:no drops"
 
 
 def test_policy_review_rule_sets_risk_and_deadline(db):
