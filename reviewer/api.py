@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .models import (
+    MAX_IDS,
     BatchIn,
     Claim,
     Decision,
@@ -26,6 +27,8 @@ MAX_WAIT_S = 30.0
 """The longest one long-poll holds a request; clients poll again until their own deadline."""
 
 MAX_BATCH = 5000
+MAX_BODY = 64 * 1024 * 1024
+"""The largest request body the gateway reads (bytes): a batch of items must fit in it."""
 MAX_SEQ = 2**63 - 1  # positions in the decision feed, the audit log and cursors (64-bit)
 Order = Literal["priority", "age", "recent", "deadline", "triage"]
 LeaseSeconds = Field(default=DEFAULT_LEASE_S, gt=0, le=86_400)
@@ -59,7 +62,7 @@ class Batch(_Body):
 class ListQuery(_Body):
     filter: ItemFilter | None = None
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_SEQ)
     after: str | None = None
     order: Order = "priority"
 
@@ -137,7 +140,7 @@ class Settings(_Body):
 class NewToken(_Body):
     name: Label
     role: Literal["agent", "reviewer", "admin"]
-    queues: list[Label] | None = None
+    queues: list[Label] | None = Field(default=None, max_length=MAX_IDS)
 
 
 class TokenInfo(BaseModel):

@@ -10,7 +10,7 @@ import math
 import re
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -54,6 +54,7 @@ MAX_DURATION_MS = 7 * 24 * 3600 * 1000
 MAX_DEPTH = 32  # nesting of objects and lists inside an item, from the item itself
 MAX_KEYS = 1_000  # keys of one object, items of one list
 MAX_ITEM_CHARS = 16 * 1024 * 1024  # all the strings of one item together
+MAX_IDS = 1_000  # ids (or statuses, queues) in one filter, walk or token
 
 
 def new_id() -> str:
@@ -117,6 +118,22 @@ Label = Annotated[str, AfterValidator(check_label)]
 """A name (id, queue, tag, reason, tool, reviewer): non-empty, no control characters."""
 
 
+def check_instant(value: datetime) -> datetime:
+    """A time as kept: with its offset (UTC when it has none), and one that exists in UTC
+    (9999-12-31T23:59:59-14:00 does not: it is in the year 10000 there)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the times the queue can store (years 1 to 9999 in UTC)") from None
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(check_instant)]
+"""A point in time sent to the queue: aware, and representable in UTC."""
+
+
 class Flag(_Model):
     """Why an item is in the queue: a dotted reason such as `judge.faithfulness`."""
 
@@ -138,7 +155,7 @@ class Message(BaseModel):
 class Input(_Model):
     """What the model was given: chat `messages`, or plain `text`."""
 
-    messages: list[Message] = Field(default_factory=list)
+    messages: list[Message] = Field(default_factory=list, max_length=MAX_KEYS)
     text: str | None = None
 
 
@@ -152,7 +169,7 @@ class Document(BaseModel):
 
 
 class Context(_Model):
-    documents: list[Document] = Field(default_factory=list)
+    documents: list[Document] = Field(default_factory=list, max_length=MAX_KEYS)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -190,12 +207,12 @@ class _ItemBase(_Model):
     id: Label | None = None
     queue: Label = "default"
     priority: int = Field(default=2, ge=0, le=MAX_PRIORITY)
-    tags: list[Label] = Field(default_factory=list)
+    tags: list[Label] = Field(default_factory=list, max_length=MAX_KEYS)
     source: Source = Field(default_factory=Source)
-    flags: list[Flag] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list, max_length=MAX_KEYS)
     input: Input = Field(default_factory=Input)
     context: Context = Field(default_factory=Context)
-    created_at: datetime | None = None
+    created_at: Instant | None = None
 
     @model_validator(mode="after")
     def _limits(self, info: ValidationInfo) -> _ItemBase:
@@ -226,13 +243,6 @@ class _ItemBase(_Model):
         """Characters of the kind's own text fields (and its free objects, checked)."""
         return 0
 
-    @field_validator("created_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            v = v.replace(tzinfo=UTC)
-        return v
-
     def last_user_message(self) -> str:
         """The last user turn, or the plain input text."""
         for m in reversed(self.input.messages):
@@ -259,15 +269,15 @@ class ActionItem(_ItemBase):
     action: Action
     risk: Risk = "high"
     timeout_s: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
     on_timeout: Literal["reject", "approve"] = "reject"
 
-    @field_validator("expires_at")
-    @classmethod
-    def _aware_exp(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            v = v.replace(tzinfo=UTC)
-        return v
+    def deadline_error(self, now: datetime) -> str | None:
+        """Why `expires_at` is too far from `now` (the queue's clock), or None: a deadline is
+        at most MAX_TIMEOUT_S away, as `timeout_s` is."""
+        if self.expires_at is not None and self.expires_at > now + timedelta(seconds=MAX_TIMEOUT_S):
+            return f"expires_at: is more than {MAX_TIMEOUT_S / 86_400:.0f} days away (the longest deadline)"
+        return None
 
     def _text_chars(self) -> int:
         a = self.action
@@ -469,13 +479,13 @@ class ItemFilter(_Model):
 
     queue: str | None = None
     kind: Kind | None = None
-    status: list[Status] | None = None
+    status: list[Status] | None = Field(default=None, max_length=MAX_IDS)
     risk: Risk | None = None
     tag: str | None = None
     flag: str | None = Field(default=None, description="flag reason, or a prefix ending in '.'")
-    since: datetime | None = None
-    until: datetime | None = None
-    ids: list[str] | None = None
+    since: Instant | None = None
+    until: Instant | None = None
+    ids: list[str] | None = Field(default=None, max_length=MAX_IDS)
 
 
 MIN_LEASE_S, MAX_LEASE_S = 30, 86_400
@@ -489,7 +499,7 @@ class NotifyRule(_Model):
                     "mailto://..., ntfys://...")
     kinds: list[Kind] = Field(default_factory=lambda: list[Kind](["action"]), description="which kinds of item")
     min_risk: Risk | None = Field(default="high", description="actions at this risk or above")
-    flags: list[Label] = Field(default_factory=list, description="outputs flagged with one of these reasons "
+    flags: list[Label] = Field(default_factory=list, max_length=MAX_IDS, description="outputs flagged with one of these reasons "
                                "(prefixes, such as guardrail.)")
     remind: bool = Field(default=True, description="again at half an action's deadline if nobody claimed it")
 
@@ -548,7 +558,7 @@ class NextItem(_Model):
 
     filter: ItemFilter | None = None
     order: Literal["triage", "priority", "age"] = "triage"
-    ids: list[str] | None = None
+    ids: list[str] | None = Field(default=None, max_length=MAX_IDS)
 
 
 class Changes(_Model):

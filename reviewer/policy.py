@@ -56,6 +56,18 @@ Verb = Literal["allow", "review", "deny"]
 Outcome = Literal["match", "no match", "unknown", "other tool"]
 _COND = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(==|!=|>=|<=|>|<|~|not in|in|exists)\s*(.*?)\s*$")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"))
+DEFAULT_RISK = "high"
+"""The risk of a call nobody rated: an action's default, and a policy rule's without `risk`."""
+
+
+def max_risk(*risks: str | None) -> str:
+    """The highest of `risks` (None: not given), DEFAULT_RISK when none is given; ValueError
+    for a word that is not a risk."""
+    given = [r for r in risks if r]
+    for r in given:
+        if r not in RISKS:
+            raise ValueError(f"risk must be one of {', '.join(RISKS)}, got {r!r}")
+    return max(given, key=RISKS.index) if given else DEFAULT_RISK
 
 
 def normalise(text: str) -> str:
@@ -365,8 +377,8 @@ def _rule(raw: Any, i: int, source: str) -> Rule:
     on_timeout = raw.get("on_timeout")
     if on_timeout not in (None, "reject", "approve"):
         raise Invalid(f"{where}: on_timeout must be reject or approve")
-    if on_timeout == "approve" and (risk or "high") in HIGH_RISKS:
-        raise Invalid(f"{where}: on_timeout = 'approve' is refused for {risk or 'high'} risk",
+    if on_timeout == "approve" and (risk or DEFAULT_RISK) in HIGH_RISKS:
+        raise Invalid(f"{where}: on_timeout = 'approve' is refused for {risk or DEFAULT_RISK} risk",
                       hint="only low and medium risk actions may approve themselves on timeout")
     when = raw.get("when", [])
     if isinstance(when, str):
@@ -402,17 +414,19 @@ def load_policy(path: str | Path) -> Policy:
 
 
 def applied(item: ActionItem, verdict: Verdict) -> ActionItem:
-    """`item` as the policy has it: at least the policy's risk (and that risk's priority), its
-    timeout where the item sets none, its `on_timeout`. Used by the gateway, which applies
-    its own policy to every action it receives, so an agent cannot skip it."""
+    """`item` as the policy has it, the policy being the authority: the higher of the item's
+    risk and the rule's (DEFAULT_RISK when the rule names none), and that risk's priority;
+    the rule's timeout where the item sets none; `on_timeout` approve only where the rule says
+    so for a risk that may approve itself, reject otherwise, whatever the item asked. Used by
+    the gateway, which applies its own policy to every action it receives, so an agent
+    cannot skip it or lower it."""
     from .models import ActionItem
     from .vocab import risk_priority
 
-    risk = max((item.risk, verdict.risk or item.risk), key=RISKS.index)
+    risk = max_risk(item.risk, verdict.risk or DEFAULT_RISK)
     data = item.model_dump(exclude_none=True)
-    data.update(risk=risk, priority=min(item.priority, risk_priority(risk)))
+    data.update(risk=risk, priority=min(item.priority, risk_priority(risk)),
+                on_timeout="approve" if verdict.on_timeout == "approve" and risk not in HIGH_RISKS else "reject")
     if item.timeout_s is None and item.expires_at is None and verdict.timeout_s is not None:
         data["timeout_s"] = verdict.timeout_s
-    if verdict.on_timeout:
-        data["on_timeout"] = verdict.on_timeout
     return ActionItem.model_validate(data)

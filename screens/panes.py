@@ -228,6 +228,8 @@ def suggestion(q: QueueItem, judge: str | None, asking: bool = False) -> Text:
     t.append_text(heading("\nSuggestion"))
     t.append(" by ", style="dim")
     t.append_text(line(s.model, "dim", 60))
+    t.append(", posted by ", style="dim")  # the model is what the poster says; the poster is the token
+    t.append_text(line(s.by, "dim", 40))
     t.append("\n")
     t.append(s.verdict, style=VERDICT_STYLE.get(s.verdict, "bold"))
     t.append(f"  confidence {s.confidence:.2f}", style="dim")

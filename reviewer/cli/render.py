@@ -103,7 +103,8 @@ def render_item(q: Mapping[str, Any]) -> str:
         spent = [f"{sg[k]:,} tokens {k.removeprefix('tokens_')}" for k in ("tokens_in", "tokens_out") if sg.get(k)]
         if sg.get("cost_usd") is not None:
             spent.append(f"${sg['cost_usd']:.6f}")
-        lines.append(f"\nsuggestion by {safe_line(sg['model'], 80)} ({safe_line(sg['prompt_version'], 40)}): "
+        lines.append(f"\nsuggestion by {safe_line(sg['model'], 80)} ({safe_line(sg['prompt_version'], 40)}) "
+                     f"posted by {safe_line(sg.get('by') or 'judge', 40)}: "
                      f"{sg['verdict']} at confidence {sg['confidence']:.2f}"
                      + (f" reasons={','.join(safe_line(r, 40) for r in sg['reasons'])}" if sg.get("reasons") else "")
                      + (f"  [{', '.join(spent)}]" if spent else "")

@@ -43,7 +43,6 @@ from reviewer.models import (
     Decision,
     EnqueueResult,
     Item,
-    ItemFilter,
     ItemSummary,
     Lease,
     OutputItem,
@@ -57,6 +56,7 @@ from reviewer.storage.sql_queue import SqlQueue
 from reviewer.storage.tokens import Tokens
 
 from . import access
+from .guard import RequestGuard
 
 STATUS: list[tuple[type[ReviewerError], int]] = [
     (Unauthorized, 401), (Forbidden, 403), (NotFound, 404), (Expired, 409), (AlreadyDecided, 409),
@@ -76,9 +76,10 @@ def problem(e: ReviewerError) -> JSONResponse:
 
 
 def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = None,
-               sweep_s: float = SWEEP_S) -> FastAPI:
+               sweep_s: float = SWEEP_S, max_body: int = api.MAX_BODY) -> FastAPI:
     """The API over `queue`. `dev`: no tokens (the caller binds loopback only). `policy`:
-    applied to every action received, so an agent cannot skip it."""
+    applied to every action received, so an agent cannot skip it. `max_body`: the largest
+    request body read, in bytes (only after the token is checked)."""
     tokens = Tokens(queue.engine)
     rules = policy or Policy()
 
@@ -122,17 +123,26 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
 
     bearer = HTTPBearer(auto_error=False)
 
-    def caller(cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    def authenticate(secret: str | None) -> Principal:
         if dev:
             return Principal(name="dev", role="admin")
-        if cred is None:
+        if secret is None:
             raise Unauthorized("no token", hint="send Authorization: Bearer <token> (reviewer token create)")
-        p = tokens.check(cred.credentials)
+        p = tokens.check(secret)
         if p is None:
             raise Unauthorized("unknown or revoked token", hint="ask an admin for a new one")
         return p
 
+    def caller(request: Request, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+        """The principal the guard found before the body was read (the bearer dependency
+        only documents the scheme in the OpenAPI schema)."""
+        found = getattr(request.state, "principal", None)
+        return found if isinstance(found, Principal) else authenticate(cred.credentials if cred else None)
+
     Who = Annotated[Principal, Depends(caller)]
+    public = {"/healthz", "/readyz", app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.add_middleware(RequestGuard, authenticate=authenticate, public={p for p in public if p},
+                       max_body=max_body, problem=problem)
 
     def name_of(p: Principal, sent: str) -> str:
         access.same_name(p, sent, dev)
@@ -189,6 +199,8 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
         access.queue_allowed(p, [item.queue])
         if not isinstance(item, ActionItem):
             return item, None
+        if (far := item.deadline_error(queue.clock())) is not None:
+            raise Invalid(f"{item.id}: {far}" if item.id else far, hint="give timeout_s, or a nearer expires_at")
         verdict = rules.evaluate(item.action.tool, item.action.arguments)
         return applied(item, verdict), verdict
 
@@ -251,16 +263,15 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
 
     @app.get("/v1/stats", tags=["items"])
     def stats(p: Who) -> dict[str, int]:
+        """Counts over the token's queues."""
         access.require(p, "reviewer", "admin")
-        return queue.stats()
+        return queue.stats(None if access.unscoped(p) else p.queues)
 
     @app.get("/v1/facets", tags=["items"])
     def facets(p: Who) -> dict[str, list[str]]:
+        """The queues, tags and flags in use in the token's queues."""
         access.require(p, "reviewer", "admin")
-        found = queue.facets()
-        if p.queues is not None:
-            found["queues"] = [q for q in found["queues"] if p.may_use(q)]
-        return found
+        return queue.facets(None if access.unscoped(p) else p.queues)
 
     @app.get("/v1/changes", tags=["items"])
     async def changes(p: Who, since: Annotated[int | None, Query(ge=0, le=api.MAX_SEQ)] = None,
@@ -281,7 +292,7 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
     def claim_next(body: api.ClaimNext, p: Who) -> Claim | None:
         """Claim the next pending item of a filter or a walk; null when there is none."""
         access.require(p, "reviewer", "admin")
-        return queue.claim_next(name_of(p, body.reviewer), access.scoped_next(p, body.where),
+        return queue.claim_next(name_of(p, body.reviewer), access.scoped_next(p, queue, body.where),
                                 after=body.after, backwards=body.backwards, lease_s=body.lease_s)
 
     @app.post("/v1/items/{item_id}/claim", tags=["review"])
@@ -294,12 +305,14 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
     def renew(body: api.Renew, p: Who) -> Lease:
         access.require(p, "reviewer", "admin")
         name_of(p, body.lease.reviewer)
+        access.item_allowed(p, queue, body.lease.item_id)
         return queue.renew(body.lease, lease_s=body.lease_s)
 
     @app.post("/v1/leases/release", tags=["review"], status_code=204)
     def release(body: api.Release, p: Who) -> None:
         access.require(p, "reviewer", "admin")
         name_of(p, body.lease.reviewer)
+        access.item_allowed(p, queue, body.lease.item_id)
         queue.release(body.lease)
 
     @app.post("/v1/items/{item_id}/decisions", tags=["review"])
@@ -316,7 +329,7 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
         access.require(p, "reviewer", "admin")
         name_of(p, body.decision.reviewer)
         access.item_allowed(p, queue, item_id)
-        then = access.scoped_next(p, body.then) if body.then is not None else None
+        then = access.scoped_next(p, queue, body.then) if body.then is not None else None
         decision, nxt = queue.decide_and_next(item_id, body.decision, lease=body.lease,
                                               then=then, lease_s=body.lease_s)  # type: ignore[arg-type]
         return api.Decided(decision=decision, next=nxt)
@@ -348,13 +361,20 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
 
     @app.post("/v1/items/{item_id}/suggestions", tags=["review"])
     def suggest(item_id: str, body: Suggestion, p: Who, actor: str | None = None) -> Suggestion:
-        """Store a judge's suggestion for the item (never a decision); replaces the one from
-        the same model and prompt version."""
+        """Store a judge's suggestion for the item (never a decision), recorded as posted by
+        the token's name; it replaces the one of the same model and prompt version only if
+        the same name posted that one."""
         access.require(p, "reviewer", "admin")
         if body.item_id != item_id:
             raise Invalid(f"the suggestion is for {body.item_id!r}, not {item_id!r}")
         access.item_allowed(p, queue, item_id)
-        return queue.suggest(body, actor=actor_of(p, actor))
+        poster = actor_of(p, actor)
+        for s in queue.get(item_id).suggestions:
+            if (s.model, s.prompt_version) == (body.model, body.prompt_version) and s.by != poster:
+                raise Conflict(f"{item_id} already has a suggestion of {body.model} ({body.prompt_version}), "
+                               f"posted by {s.by!r}; {poster!r} may not replace it",
+                               hint="post it under another model name or prompt version")
+        return queue.suggest(body, actor=poster)
 
     @app.post("/v1/batches", tags=["review"])
     def decide_many(body: api.Bulk, p: Who) -> BatchResult:
@@ -362,16 +382,14 @@ def create_app(queue: SqlQueue, *, dev: bool = False, policy: Policy | None = No
         `decision.id`); each item the caller may not use refuses the whole batch."""
         access.require(p, "reviewer", "admin")
         name_of(p, body.decision.reviewer)
-        if p.role != "admin" and p.queues is not None:
-            found = queue.list_items(ItemFilter(ids=body.item_ids), limit=len(body.item_ids))
-            access.queue_allowed(p, {s.queue for s in found})
+        access.ids_allowed(p, queue, body.item_ids)
         return queue.decide_many(body.batch())
 
     @app.post("/v1/batches/{batch}/undo", tags=["review"])
     def undo_batch(batch: str, body: api.Undo, p: Who) -> BatchResult:
         """Revert a bulk decision: each of its decisions that still stands (your own only)."""
         access.require(p, "reviewer", "admin")
-        return queue.undo_batch(batch, name_of(p, body.reviewer))
+        return queue.undo_batch(batch, name_of(p, body.reviewer), queues=None if access.unscoped(p) else p.queues)
 
     @app.post("/v1/items/{item_id}/expire", tags=["review"])
     def expire(item_id: str, body: api.Expire, p: Who) -> QueueItem:

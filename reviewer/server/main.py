@@ -4,10 +4,20 @@ import it by name): its options come from the environment `reviewer serve` sets.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from fastapi import FastAPI
 
 DB, DEV, POLICY = "REVIEWER_SERVE_DB", "REVIEWER_SERVE_DEV", "REVIEWER_SERVE_POLICY"
+
+
+def server_options() -> dict[str, Any]:
+    """uvicorn's options for the gateway: connections that send nothing are closed (a request
+    must begin within REQUEST_TIMEOUT_S, an idle keep-alive ends after 5 s), and a request's
+    headers are at most 16 KiB."""
+    from .protocol import PromptH11
+
+    return {"http": PromptH11, "timeout_keep_alive": 5, "h11_max_incomplete_event_size": 16 * 1024}
 
 
 def app() -> FastAPI:
