@@ -68,6 +68,7 @@ class HttpQueue:
     """A review queue served by a gateway. Thread-safe (one httpx client, pooled)."""
 
     enforces_policy = True  # the gateway applies its own policy to every action it receives
+    sweeps_deadlines = True  # and expires overdue actions itself (an admin's call, not a reviewer's)
 
     def __init__(self, url: str, token: str | None = None, *, timeout_s: float = TIMEOUT_S,
                  transport: httpx.BaseTransport | None = None, outbox: Outbox | None = None) -> None:

@@ -264,9 +264,10 @@ class QueueScreen(AppScreen):
 
     def sweep(self) -> None:
         """Expire overdue actions while the list is on top (claims and decide-and-next sweep
-        for themselves while a review screen is)."""
-        if self.is_current and self.rapp.queue is not None:
-            self._sweep(self.rapp.queue)
+        for themselves while a review screen is); a gateway sweeps on its own."""
+        q = self.rapp.queue
+        if self.is_current and q is not None and not getattr(q, "sweeps_deadlines", False):
+            self._sweep(q)
 
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
     def _sweep(self, q: ReviewQueue) -> None:
