@@ -90,9 +90,10 @@ def _engine() -> dict[str, Any]:
         from stdnum import iban, luhn
     except ImportError:
         from .errors import Invalid
+        from .extras import install_command
 
-        raise Invalid("--redact needs presidio, phonenumbers and python-stdnum",
-                      hint="pip install 'reviewer[redact]'") from None
+        raise Invalid("--redact needs presidio, phonenumbers, python-stdnum and tldextract",
+                      hint=install_command("redact")) from None
 
     phone = PhoneRecognizer()
     return {
