@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 
-from reviewer.errors import StorageError
+from reviewer.errors import Invalid, ReviewerError, StorageError
 
 LOCKED = ("the queue database is locked by another process",
           "retry in a moment; if it persists, find the process holding it")
@@ -21,10 +21,12 @@ _SQLITE_CANTOPEN = {8, 14}  # SQLITE_READONLY, SQLITE_CANTOPEN
 # PostgreSQL SQLSTATE classes and codes
 _PG_LOCKED = {"55P03", "40P01", "57014"}  # lock_not_available, deadlock, query_canceled
 _PG_FULL = {"53100"}  # disk_full
+_PG_DATA = "22"  # data_exception (the driver raises DataError without one for NUL in text)
 
 
-def storage_error(e: DBAPIError) -> StorageError:
-    """The StorageError for a driver error wrapped by SQLAlchemy."""
+def storage_error(e: DBAPIError) -> ReviewerError:
+    """The StorageError for a driver error wrapped by SQLAlchemy; Invalid for a value the
+    database refuses (a data error: a NUL character in text, a number out of range)."""
     orig = e.orig
     first_line = (str(orig).splitlines() or [type(orig).__name__])[0]
     if isinstance(orig, sqlite3.Error):
@@ -36,6 +38,9 @@ def storage_error(e: DBAPIError) -> StorageError:
                                 hint="check the path exists and is writable")
         return StorageError(f"database error: {first_line}")
     sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(e, DataError) or (sqlstate or "").startswith(_PG_DATA):
+        return Invalid(f"the database cannot store a value of this request: {first_line}",
+                       hint="remove NUL characters (\\u0000) from its text")
     if sqlstate in _PG_LOCKED:
         return StorageError(*LOCKED)
     if sqlstate in _PG_FULL:

@@ -12,13 +12,14 @@ import pytest
 from click.testing import CliRunner
 from fastapi.routing import APIRoute
 
-from factories import action, output
-from gateway import serve
 from reviewer.models import BatchIn, DecisionIn
 from reviewer.policy import parse_policy
 from reviewer.server.app import create_app
 from reviewer.storage import SqlQueue
 from reviewer.storage.tokens import Tokens
+
+from factories import action, output
+from gateway import serve
 
 
 @pytest.fixture

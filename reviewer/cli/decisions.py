@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from .base import Ctx, cli, json_object, pass_ctx, say
+from .items import labels
 
 
 @cli.command()
@@ -16,7 +17,7 @@ from .base import Ctx, cli, json_object, pass_ctx, say
 @click.option("--correct-file", type=click.File("r"), help="Correct an output: the corrected text.")
 @click.option("--arguments", "arguments_json", metavar="JSON",
               help="Approve an action with these edited arguments (a JSON object).")
-@click.option("--reason", "reasons", multiple=True,
+@click.option("--reason", "reasons", multiple=True, callback=labels,
               help="A reason from the queue's taxonomy (repeatable; reviewer queue show lists them).")
 @click.option("--comment", help="A comment for the record (and the agent, for actions).")
 @click.option("--confirm", metavar="TOOL", help="Approving a critical action: type its tool's name.")

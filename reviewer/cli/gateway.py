@@ -95,7 +95,7 @@ def serve(c: Ctx, host: str, port: int, workers: int, policy: str | None, ssl_ce
         err=True)
     uvicorn.run("reviewer.server.main:app", factory=True, host=host, port=port, workers=workers,
                 ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, log_level="info",
-                server_header=False, proxy_headers=False)
+                server_header=False, proxy_headers=False, **main.server_options())
 
 
 @cli.group()

@@ -16,6 +16,19 @@ if TYPE_CHECKING:
     from ..models import ItemFilter
 
 
+def labels(_: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """A repeatable name option (reasons, tags): each one a name the queue takes, or a usage
+    error that says which."""
+    from ..models import check_label
+
+    for v in values:
+        try:
+            check_label(v)
+        except ValueError as e:
+            raise click.BadParameter(f"{v!r} {e}") from None
+    return values
+
+
 @cli.command()
 @click.argument("file", type=click.File("rb"))
 @click.option("--batch", default=1000, show_default=True, help="Items per transaction.")
@@ -69,14 +82,14 @@ def ingest(c: Ctx, file: Any, batch: int, as_json: bool) -> None:
 @cli.command()
 @click.option("--output", "output", help="The flagged LLM output text.")
 @click.option("--output-file", type=click.File("r"), help="Read the output text from a file.")
-@click.option("--reason", "reasons", multiple=True, required=True,
+@click.option("--reason", "reasons", multiple=True, required=True, callback=labels,
               help="Why it is flagged, a dotted name such as user.thumbs_down (repeatable).")
 @click.option("--score", type=float, help="Score for the (first) reason.")
 @click.option("--detail", help="Detail for the (first) reason.")
 @click.option("--input", "input_text", help="The user message that produced the output.")
 @click.option("--queue", default="default", show_default=True)
 @click.option("--priority", default=2, show_default=True, help="0 is most urgent.")
-@click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
+@click.option("--tag", "tags", multiple=True, callback=labels, help="A tag (repeatable).")
 @click.option("--id", "item_id", help="Your id for the item (makes re-flagging idempotent).")
 @click.option("--trace-id", help="The trace id in your observability tool.")
 @pass_ctx
