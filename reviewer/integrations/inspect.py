@@ -1,7 +1,7 @@
 """Inspect AI: `reviewer` as an approver, usable in an approval policy file.
 
     approvers:
-      - name: reviewer/reviewer        # "reviewer" when reviewer is not installed as a package
+      - name: reviewer/reviewer
         tools: ["bash*", "python*"]
         queue: inspect
 
@@ -46,7 +46,18 @@ def to_approval(call: ToolCall, d: GateDecision, escalate: bool) -> Approval:
     return Approval(decision="approve", explanation=d.feedback)
 
 
-@approver(name="reviewer")
+def _approver_name() -> str:
+    """`reviewer/reviewer` however reviewer is installed. Inspect puts the package in front of
+    the name only when it finds the code installed under a distribution named like the
+    package, which an editable install of reviewer-tui is not."""
+    try:
+        from inspect_ai._util.package import get_installed_package_name
+    except ImportError:
+        return "reviewer"
+    return "reviewer" if get_installed_package_name(to_approval) else "reviewer/reviewer"
+
+
+@approver(name=_approver_name())
 def reviewer_approver(queue: str = "inspect", risk: str | None = None, timeout_s: float | None = None,
                       escalate: bool = False, db: str | None = None, url: str | None = None,
                       token: str | None = None, policy: str | None = None) -> Approver:
