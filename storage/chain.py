@@ -6,7 +6,8 @@ the JSON of its table name, its chain position and its stored columns (`FIELDS`)
 sorted, times as `YYYY-MM-DD HH:MM:SS.ffffff` (naive UTC). `chain_head` holds the last
 position and hash.
 
-Writers insert their rows unlinked and `seal` links them just before the commit, holding
+Writers insert their rows unlinked (keeping the values they wrote, which are what the row
+reads back as) and `seal` links them just before the commit, holding
 the head (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's write transaction is already
 exclusive). It is the last lock a write transaction takes, so it adds no deadlock, and it is
 held only while the transaction's own rows are linked.
@@ -39,7 +40,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "audit": ("seq", "at", "actor", "action", "item_id", "detail", "origin"),
 }
 TABLES: dict[str, Table] = {"decisions": decisions, "audit": audit}
-PAGE = 500  # rows per read while sealing
+PAGE = 5000  # rows linked at a time when linking a whole table
 STREAM = 2000  # rows per fetch while verifying
 UNSEALED = "chain"  # conn.info key: [(table, seq)] written in this transaction, in order
 
@@ -65,49 +66,48 @@ def _columns(name: str) -> list[Any]:
     return [TABLES[name].c[f] for f in FIELDS[name]]
 
 
+# Built once: sealing runs in every write transaction.
+_HEAD = select(chain_head.c.pos, chain_head.c.hash).where(chain_head.c.id == HEAD_ID)
+_MOVE = update(chain_head).where(chain_head.c.id == HEAD_ID).values(pos=bindparam("p"), hash=bindparam("h"))
+_LINK = {name: update(t).where(t.c.seq == bindparam("s")).values(
+    chain_pos=bindparam("p"), chain_prev=bindparam("v"), chain_hash=bindparam("h")) for name, t in TABLES.items()}
+
+
 # -- writing ------------------------------------------------------------------------------
 
 
-def written(conn: Connection, table: Table, seqs: list[int]) -> None:
-    """Note rows inserted in this transaction, to be linked by `seal` before the commit."""
-    conn.info.setdefault(UNSEALED, []).extend((table.name, s) for s in seqs)
+def written(conn: Connection, table: Table, rows: list[Mapping[str, Any]]) -> None:
+    """Note rows inserted in this transaction (each with its `seq`, as written), to be linked
+    by `seal` before the commit."""
+    conn.info.setdefault(UNSEALED, []).extend((table.name, r) for r in rows)
 
 
 def seal(conn: Connection, *, lock: bool) -> None:
     """Link the rows this transaction wrote onto the chain's head, and move the head.
     `lock`: take the head's row lock (PostgreSQL)."""
-    todo: list[tuple[str, int]] = conn.info.pop(UNSEALED, [])
+    todo: list[tuple[str, Mapping[str, Any]]] = conn.info.pop(UNSEALED, [])
     if not todo:
         return
-    q = select(chain_head.c.pos, chain_head.c.hash).where(chain_head.c.id == HEAD_ID)
-    pos, prev = conn.execute(q.with_for_update() if lock else q).one()
-    rows: dict[tuple[str, int], Any] = {}
-    for name, t in TABLES.items():
-        seqs = [s for n, s in todo if n == name]
-        for i in range(0, len(seqs), PAGE):
-            got = conn.execute(select(*_columns(name)).where(t.c.seq.in_(seqs[i : i + PAGE])))
-            rows.update(((name, r.seq), r._mapping) for r in got)
+    pos, prev = conn.execute(_HEAD.with_for_update() if lock else _HEAD).one()
     links: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
-    for key in todo:
+    for name, row in todo:
         pos += 1
-        h = link(prev, key[0], pos, rows[key])
-        links[key[0]].append({"s": key[1], "p": pos, "v": prev, "h": h})
+        h = link(prev, name, pos, row)
+        links[name].append({"s": row["seq"], "p": pos, "v": prev, "h": h})
         prev = h
     for name, values in links.items():
         if values:
-            t = TABLES[name]
-            conn.execute(update(t).where(t.c.seq == bindparam("s")).values(
-                chain_pos=bindparam("p"), chain_prev=bindparam("v"), chain_hash=bindparam("h")), values)
-    conn.execute(update(chain_head).where(chain_head.c.id == HEAD_ID).values(pos=pos, hash=prev))
+            conn.execute(_LINK[name], values)
+    conn.execute(_MOVE, {"p": pos, "h": prev})
 
 
 def chain_all(conn: Connection) -> None:
     """Link every row not linked yet, decisions first, then audit, each by seq (for a database
     written before the chain existed)."""
-    for t in TABLES.values():
-        seqs = conn.execute(select(t.c.seq).where(t.c.chain_hash.is_(None)).order_by(t.c.seq)).scalars().all()
-        for i in range(0, len(seqs), 10 * PAGE):
-            written(conn, t, list(seqs[i : i + 10 * PAGE]))
+    for name, t in TABLES.items():
+        rows = conn.execute(select(*_columns(name)).where(t.c.chain_hash.is_(None)).order_by(t.c.seq))
+        while page := rows.fetchmany(PAGE):
+            written(conn, t, [r._mapping for r in page])
             seal(conn, lock=False)
 
 

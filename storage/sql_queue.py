@@ -158,7 +158,8 @@ class SqlQueue:
                 r.setdefault("origin", self.origin)
                 r["at"] = cv.naive(now)
                 r["detail"] = cv.dumps(r.get("detail") or {})
-            chain.written(conn, audit, self._bulk_insert(conn, audit, rows, seqs=True))
+            seqs = self._bulk_insert(conn, audit, rows, seqs=True)
+            chain.written(conn, audit, [{**r, "item_id": r.get("item_id"), "seq": s} for r, s in zip(rows, seqs, strict=True)])
 
     def _bulk_insert(self, conn: Connection, table: Any, rows: list[dict[str, Any]], *,
                      seqs: bool = False) -> list[int]:
@@ -792,7 +793,7 @@ class SqlQueue:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({FEED_LOCK})")
         row = cv.decision_row(item_id, d, now, self.origin, reverts, by, batch)
         seq = conn.execute(insert(decisions).values(row).returning(decisions.c.seq)).scalar_one()
-        chain.written(conn, decisions, [seq])
+        chain.written(conn, decisions, [{**row, "seq": seq}])
         n = cv.naive(now)
         if reverts:
             values: dict[str, Any] = {"status": "pending", "verdict": None, "decided_at": None,
@@ -901,7 +902,8 @@ class SqlQueue:
                                        two_approvers=queue_rules.two_approvers):
             return self._record(conn, item_id, decision, now, status="pending", by=by, batch=batch), row
         if row.approvals:
-            decision = rules.second_approval(item_id, decision, rules.current_round(self._history(conn, item_id)))
+            decision = rules.second_approval(item_id, decision, rules.current_round(self._history(conn, item_id)),
+                                             proposed=item.action.arguments if item.kind == "action" else None)
         return self._record(conn, item_id, decision, now, by=by, batch=batch), row
 
     def _history(self, conn: Connection, item_id: str) -> list[Decision]:
