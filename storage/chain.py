@@ -20,7 +20,7 @@ head; an anchor (a head hash kept elsewhere) proves the chain up to it was not r
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -76,7 +76,7 @@ _LINK = {name: update(t).where(t.c.seq == bindparam("s")).values(
 # -- writing ------------------------------------------------------------------------------
 
 
-def written(conn: Connection, table: Table, rows: list[Mapping[str, Any]]) -> None:
+def written(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Note rows inserted in this transaction (each with its `seq`, as written), to be linked
     by `seal` before the commit."""
     conn.info.setdefault(UNSEALED, []).extend((table.name, r) for r in rows)
