@@ -105,10 +105,12 @@ def chain_all(conn: Connection) -> None:
     """Link every row not linked yet, decisions first, then audit, each by seq (for a database
     written before the chain existed)."""
     for name, t in TABLES.items():
-        rows = conn.execute(select(*_columns(name)).where(t.c.chain_hash.is_(None)).order_by(t.c.seq))
-        while page := rows.fetchmany(PAGE):
-            written(conn, t, [r._mapping for r in page])
+        last = -1
+        q = select(*_columns(name)).where(t.c.chain_hash.is_(None)).order_by(t.c.seq).limit(PAGE)
+        while page := conn.execute(q.where(t.c.seq > last)).all():
+            written(conn, t, [r._asdict() for r in page])
             seal(conn, lock=False)
+            last = page[-1].seq
 
 
 # -- verifying ----------------------------------------------------------------------------
