@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 
 import httpx
 import pytest
@@ -137,14 +136,14 @@ def test_an_anchor_of_an_intact_chain_is_found(sqlite_url: str) -> None:
     q.close()
 
 
-def test_the_migration_chains_a_database_written_before_the_chain(tmp_path: Path) -> None:
+def test_the_migration_chains_a_database_written_before_the_chain(db_url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
     from reviewer.storage import migrate
     from reviewer.storage.engine import make_engine
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = db_url
     engine = make_engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(migrate.SCRIPTS))
