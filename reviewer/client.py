@@ -41,7 +41,7 @@ from .models import (
     QueueSettings,
     Suggestion,
 )
-from .outbox import Outbox
+from .outbox import Outbox, Saved
 from .vocab import DEFAULT_LEASE_S, SETTLED
 
 T = TypeVar("T")
@@ -98,7 +98,7 @@ class HttpQueue:
                                    headers={"Content-Type": "application/json"} if content else None,
                                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
         except httpx.TransportError as e:
-            raise errors.StorageError(f"the gateway at {self.url} is unreachable ({type(e).__name__})",
+            raise errors.Unreachable(f"the gateway at {self.url} is unreachable ({type(e).__name__})",
                                       hint="check --gateway / REVIEWER_GATEWAY and that `reviewer serve` runs") from e
         if r.status_code >= 400:
             raise self._error(r)
@@ -202,7 +202,8 @@ class HttpQueue:
         return out.decision, out.next
 
     @contextmanager
-    def _saved_if_offline(self, item_id: str, decision: DecisionIn, lease: Lease | None) -> Iterator[None]:
+    def _saved_if_offline(self, item_id: str, decision: DecisionIn, lease: Lease | None,
+                          batch: Sequence[str] = ()) -> Iterator[None]:
         """A decision the gateway could not be asked to record goes to the outbox (an
         answer lost after the gateway recorded it is harmless: resending is idempotent)."""
         try:
@@ -210,11 +211,12 @@ class HttpQueue:
         except errors.Offline:
             raise
         except errors.StorageError as e:
-            if self.outbox is None or not isinstance(e.__cause__, httpx.TransportError):
+            if self.outbox is None or not isinstance(e, errors.Unreachable):
                 raise
-            self.outbox.add(item_id, decision, lease)
+            self.outbox.add(item_id, decision, lease, batch)
+            what = f"{len(batch):,} items" if batch else item_id
             raise errors.Offline(f"the gateway at {self.url} is unreachable: your {decision.verdict} of "
-                                 f"{item_id} is saved and will be sent when it is back",
+                                 f"{what} is saved and will be sent when it is back",
                                  hint="it is sent automatically; nothing to do") from e
 
     def send_saved(self) -> tuple[list[Decision], list[tuple[str, errors.ReviewerError]]]:
@@ -223,6 +225,14 @@ class HttpQueue:
         sent: list[Decision] = []
         refused: list[tuple[str, errors.ReviewerError]] = []
         for saved in self.outbox.saved() if self.outbox is not None else []:
+            if saved.batch:
+                try:
+                    self._send_batch(saved, sent, refused)
+                except errors.StorageError:
+                    break
+                assert self.outbox is not None
+                self.outbox.remove(saved.decision.id)
+                continue
             body = api.Decide(decision=saved.decision, lease=saved.lease)
             path = f"/v1/items/{_q(saved.item_id)}/decisions"
             try:
@@ -242,6 +252,20 @@ class HttpQueue:
             self.outbox.remove(saved.decision.id)
         return sent, refused
 
+    def _send_batch(self, saved: Saved, sent: list[Decision],
+                    refused: list[tuple[str, errors.ReviewerError]]) -> None:
+        """A saved bulk decision, sent again under its own id (idempotent): the decisions it
+        recorded go to `sent`, each item it could not decide to `refused`."""
+        try:
+            result = self._post_batch(BatchIn(item_ids=list(saved.batch), decision=saved.decision))
+        except errors.StorageError:
+            raise
+        except errors.ReviewerError as e:
+            refused.append((f"{len(saved.batch):,} items", e))
+            return
+        sent += [d for q in self.get_many(result.decided) for d in q.decisions if d.batch == result.batch]
+        refused += [(i, errors.Conflict(why)) for i, why in result.skipped.items()]
+
     def decide_by_policy(self, item_id: str, verdict: str, rule: str) -> Decision:
         body = api.PolicyDecision(verdict=verdict, rule=rule)
         return Decision.model_validate(self._call("POST", f"/v1/items/{_q(item_id)}/policy-decision", body))
@@ -255,6 +279,10 @@ class HttpQueue:
         return Suggestion.model_validate(self._call("POST", path, suggestion, params={"actor": actor}))
 
     def decide_many(self, batch: BatchIn) -> BatchResult:
+        with self._saved_if_offline("", batch.decision, None, batch.item_ids):
+            return self._post_batch(batch)
+
+    def _post_batch(self, batch: BatchIn) -> BatchResult:
         return BatchResult.model_validate(self._call("POST", "/v1/batches", batch))
 
     def undo_batch(self, batch: str, reviewer: str) -> BatchResult:

@@ -7,7 +7,8 @@ ReviewerError
  |    +-- LeaseError   no valid lease, or another reviewer holds the item
  |    +-- AlreadyDecided / Expired
  +-- StorageError      the database (or gateway) is unreachable, locked, corrupt or too old
- |    +-- Offline      the gateway is unreachable: the decision is saved, sent later
+ |    +-- Unreachable  the gateway cannot be reached (nothing was asked of it)
+ |         +-- Offline the gateway is unreachable: the decision is saved, sent later
  +-- Unauthorized      no valid gateway token
  +-- Forbidden         the token may not do this
 """
@@ -63,6 +64,10 @@ class Forbidden(ReviewerError):
     """A valid token whose role, queues or name do not allow the request."""
 
 
-class Offline(StorageError):
+class Unreachable(StorageError):
+    """The gateway could not be reached: the request never got an answer."""
+
+
+class Offline(Unreachable):
     """The gateway is unreachable; the decision was saved in the outbox and is sent when the
     gateway is back (`HttpQueue.send_saved`)."""

@@ -1,6 +1,7 @@
 """Decisions made while the gateway was unreachable, kept on disk until it is back.
 
-One JSON line per decision (the item, the decision with its id, the lease held), appended and
+One JSON line per decision (the item, the decision with its id, the lease held; for a bulk
+decision, the items of the batch instead of one item), appended and
 fsynced before the reviewer is told it is saved. Sending is idempotent by decision id, so a
 decision the gateway did record before its answer was lost is not doubled; a decision it
 refuses (the item expired, someone else decided it) is handed back to be shown, never
@@ -13,6 +14,7 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +23,10 @@ from .models import DecisionIn, Lease
 
 @dataclass(frozen=True)
 class Saved:
-    item_id: str
+    item_id: str  # "" for a bulk decision
     decision: DecisionIn
     lease: Lease | None
+    batch: tuple[str, ...] = ()  # a bulk decision's items (its id is the decision's)
 
 
 class Outbox:
@@ -43,9 +46,10 @@ class Outbox:
         folder.mkdir(mode=0o700, exist_ok=True)
         return cls(folder / f"{name}.jsonl")
 
-    def add(self, item_id: str, decision: DecisionIn, lease: Lease | None) -> None:
+    def add(self, item_id: str, decision: DecisionIn, lease: Lease | None, batch: Sequence[str] = ()) -> None:
         line = json.dumps({"item_id": item_id, "decision": decision.model_dump(mode="json"),
-                           "lease": None if lease is None else lease.model_dump(mode="json")})
+                           "lease": None if lease is None else lease.model_dump(mode="json"),
+                           **({"batch": list(batch)} if batch else {})})
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
@@ -68,7 +72,8 @@ class Outbox:
                 data = json.loads(line)
                 lease = data.get("lease")
                 out.append(Saved(data["item_id"], DecisionIn.model_validate(data["decision"]),
-                                 None if lease is None else Lease.model_validate(lease)))
+                                 None if lease is None else Lease.model_validate(lease),
+                                 tuple(str(x) for x in data.get("batch", ()))))
             except (ValueError, KeyError, TypeError):
                 continue
         return out

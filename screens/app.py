@@ -23,10 +23,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from reviewer.errors import ReviewerError
+from reviewer.errors import ReviewerError, Unreachable
 from reviewer.safe_text import safe_line
 from reviewer.timefmt import utcnow
 
+from .base import AppScreen
 from .inert import InertFilter
 from .queue_screen import QueueScreen
 from .source import Source
@@ -66,11 +67,12 @@ class ReviewerApp(App[None]):
             self.queue = queue
 
     class SavedSent(Message):
-        """The outbox was sent: decisions recorded, and those the gateway refused, with why."""
+        """The gateway answered (`back`: after it was away) and the outbox was sent:
+        decisions recorded, and those the gateway refused, with why."""
 
-        def __init__(self, sent: int, refused: list[tuple[str, str]]) -> None:
+        def __init__(self, sent: int, refused: list[tuple[str, str]], back: bool = False) -> None:
             super().__init__()
-            self.sent, self.refused = sent, refused
+            self.sent, self.refused, self.back = sent, refused, back
 
     class BatchUndone(Message):
         def __init__(self, batch: BatchResult, result: BatchResult) -> None:
@@ -110,6 +112,7 @@ class ReviewerApp(App[None]):
         self.last_key = 0.0  # monotonic time of the last key press
         self._full_gc_at = time.monotonic()
         self._gc_was_enabled = False  # the GC ran on its own before this app turned it off
+        self.reconnecting = False  # the gateway is away: one banner, no error dialogs
 
     @property
     def judge_model(self) -> str | None:
@@ -253,7 +256,7 @@ class ReviewerApp(App[None]):
         """Every few seconds, with a gateway: send the decisions saved while it was away."""
         outbox = getattr(self.queue, "outbox", None)
         if outbox is not None:
-            self._send_saved(self.queue)
+            self._send_saved(self.queue, probe=self.reconnecting)
 
     def watch_urgent(self) -> None:
         """Every few seconds: a high or critical action that arrived while the reviewer is
@@ -291,16 +294,27 @@ class ReviewerApp(App[None]):
         to_desktop(title, body)
 
     @work(thread=True, exclusive=True, group="outbox", exit_on_error=False)
-    def _send_saved(self, queue: Any) -> None:
-        if not queue.outbox.saved():
-            return
-        sent, refused = queue.send_saved()
-        if sent or refused:
-            self.post_message(self.SavedSent(len(sent), [(i, str(e)) for i, e in refused]))
+    def _send_saved(self, queue: Any, probe: bool = False) -> None:
+        """Send the outbox; `probe`: first ask the gateway whether it is back (raises
+        Unreachable while it is not, which keeps the banner up)."""
+        if probe:
+            queue.stats()
+        sent, refused = queue.send_saved() if queue.outbox.saved() else ([], [])
+        if sent or refused or probe:
+            self.post_message(self.SavedSent(len(sent), [(i, str(e)) for i, e in refused], back=probe))
+
+    def set_reconnecting(self, on: bool) -> None:
+        """Show (or take down) the one banner that says the gateway is away."""
+        self.reconnecting = on
+        for screen in self.screen_stack:
+            if isinstance(screen, AppScreen):
+                screen.show_reconnecting(on)
 
     def on_reviewer_app_saved_sent(self, msg: SavedSent) -> None:
         from .review_screen import ReviewScreen
 
+        if msg.back:
+            self.set_reconnecting(False)
         if msg.sent:
             self.notify(f"The gateway is back: {msg.sent} saved decision{'s' if msg.sent != 1 else ''} recorded.")
         for item_id, why in msg.refused:
@@ -410,6 +424,13 @@ class ReviewerApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, ReviewScreen):
                 screen.busy = False
+        if isinstance(error, Unreachable):
+            # the gateway is away: one banner until it answers again, not a dialog per call
+            # (a dialog would take the keys meant for the review, and come back every poll)
+            self.set_reconnecting(True)
+            if isinstance(self.screen, ReviewScreen) and event.worker.group == "review":
+                self.screen.handle_error(error)  # its move did not happen: it waits for the gateway
+            return
         if isinstance(error, ReviewerError):
             message, hint = str(error), error.hint  # shown as plain text by ErrorScreen
         else:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.screen import Screen
+from textual.widgets import Static
 from textual.worker import Worker
 
 if TYPE_CHECKING:
@@ -21,3 +23,17 @@ class AppScreen(Screen[Any]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.rapp.worker_changed(event)
+
+    def on_screen_resume(self) -> None:
+        self.show_reconnecting(self.rapp.reconnecting)
+
+    def show_reconnecting(self, on: bool) -> None:
+        """One line across the top while the gateway is away (instead of an error per call)."""
+        found = self.query("#reconnecting")
+        if on and not found:
+            self.mount(Static(Text(RECONNECTING, style="bold reverse yellow"), id="reconnecting"))
+        elif not on and found:
+            found.remove()
+
+
+RECONNECTING = (" Reconnecting to the gateway… your decisions are saved here and sent when it is back ")

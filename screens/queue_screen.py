@@ -13,7 +13,7 @@ from textual.lazy import Lazy
 from textual.message import Message
 from textual.widgets import Input, Select, Static
 
-from reviewer.errors import StorageError
+from reviewer.errors import Offline, StorageError
 from reviewer.safe_text import safe_line
 from reviewer.vocab import MAX_BULK, STATUS_VIEWS
 
@@ -82,9 +82,11 @@ class QueueScreen(AppScreen):
             self.verdict, self.rows, self.reasons, self.marked = verdict, rows, reasons, marked
 
     class BulkDone(Message):
-        def __init__(self, verb: str, result: BatchResult) -> None:
+        """A bulk decision's result, or (None) why it was saved for later instead."""
+
+        def __init__(self, verb: str, result: BatchResult | None, saved: str | None = None) -> None:
             super().__init__()
-            self.verb, self.result = verb, result
+            self.verb, self.result, self.saved = verb, result, saved
 
     class Changed(Message):
         def __init__(self, changes: Changes, total: int | None, stats: dict[str, int]) -> None:
@@ -494,9 +496,17 @@ class QueueScreen(AppScreen):
 
     @work(thread=True, exclusive=True, group="bulk", exit_on_error=False)
     def _bulk(self, q: ReviewQueue, verb: str, batch: Any) -> None:
-        self.post_message(self.BulkDone(verb, q.decide_many(batch)))
+        try:
+            self.post_message(self.BulkDone(verb, q.decide_many(batch)))
+        except Offline as e:
+            self.post_message(self.BulkDone(verb, None, str(e)))
 
     def on_queue_screen_bulk_done(self, msg: BulkDone) -> None:
+        if msg.result is None:  # the gateway is away: saved, sent when it is back
+            self.rapp.set_reconnecting(True)
+            self.notify(safe_line(msg.saved or "", 300), severity="warning", markup=False)
+            self.query_one(QueueList).set_marks({})
+            return
         r = msg.result
         n = len(r.decided)
         if n:

@@ -25,7 +25,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from reviewer.errors import AlreadyDecided, Expired, LeaseError, ReviewerError
+from reviewer.errors import AlreadyDecided, Expired, LeaseError, ReviewerError, Unreachable
 from reviewer.models import (
     MIN_LEASE_S,
     ActionItem,
@@ -211,6 +211,7 @@ class ReviewScreen(AppScreen):
             self.item, self.lease = None, None
             self.offline = True
             self.show_offline(shown.note or "")
+            self.rapp.set_reconnecting(True)
             return
         self.offline = False
         if shown.decided is not None:
@@ -663,6 +664,10 @@ class ReviewScreen(AppScreen):
 
     def handle_error(self, error: BaseException) -> None:
         self.busy = False
+        if isinstance(error, Unreachable):  # a move that could not reach the gateway
+            self.offline = True
+            self.show_offline(str(error))
+            return
         if isinstance(error, Expired | LeaseError | AlreadyDecided) and self.item is not None:
             self.open(self.item.id)
 
