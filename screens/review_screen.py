@@ -66,6 +66,7 @@ DECIDING = ("approve", "approve_with_comment", "reject", "correct", "edit_extern
             "take_correction", "reject_suggested")  # hidden without a lease
 MODES = ("output", "inline", "side")
 CORRECT_TIP = "Edit the output (an action: its arguments), then confirm the diff"  # help and palette
+DONE_POLL_S = 2.0  # how often "Queue done" looks for an item that arrived since
 
 
 class ReviewScreen(AppScreen):
@@ -136,6 +137,7 @@ class ReviewScreen(AppScreen):
         self.request = 0  # the latest load; results of older ones are dropped
         self.settings = QueueSettings()  # the shown item's queue's: guidelines, reasons, lease
         self.offline = False  # showing that the gateway is away (a decision waits in the outbox)
+        self.done = False  # showing "Queue done": new arrivals are looked for
         self._keys: tuple[bool, bool] | None = None  # (held, an action): what the footer offers
         self.asking: set[str] = set()  # items the judge is being asked about
 
@@ -161,6 +163,7 @@ class ReviewScreen(AppScreen):
         self.open(self.first_id, index=self.index)
         self.set_interval(MIN_LEASE_S / 3, self.renew)
         self.set_interval(1.0, self.tick)
+        self.set_interval(DONE_POLL_S, self.look_for_new)
 
     # -- loading: workers take their inputs as arguments and answer with Loaded ---------
 
@@ -234,6 +237,7 @@ class ReviewScreen(AppScreen):
         if shown.item is None:
             self.show_done()
             return
+        self.done = False
         standing = standing_decision(shown.item)
         has_other = shown.item.item.reference if isinstance(shown.item.item, OutputItem) else None
         if standing is not None and standing.correction is not None:
@@ -272,7 +276,13 @@ class ReviewScreen(AppScreen):
             self.offline = False
             self.step()
 
+    def look_for_new(self) -> None:
+        """On "Queue done": claim an item that arrived since (the first of the source)."""
+        if self.done and not self.busy and not self.offline and self.is_current and self.rapp.queue is not None:
+            self._load(self._next_request(), partial(self.session.step, None))
+
     def show_done(self) -> None:
+        self.done = True
         self.query_one("#item-title", Static).update(Text(" Queue done ", style="bold reverse green"))
         for wid in ("#context-text", "#main-title"):
             self.query_one(wid, Static).update("")
