@@ -109,10 +109,11 @@ def web(c: Ctx, host: str, port: int, public_url: str | None, gateway_url: str |
 @cli.command()
 @click.option("--items", default=400, show_default=True, help="How many items to generate.")
 @click.option("--path", type=click.Path(dir_okay=False), help="Demo database file "
-              "[default: demo.db in your user data dir]; recreated on every run.")
+              "[default: demo.db in your user data dir]; recreated on every run (a demo queue only).")
 @click.option("--seed", default=7, show_default=True, help="Random seed of the generator.")
 @click.option("--no-open", is_flag=True, help="Only build the demo database.")
-def demo(items: int, path: str | None, seed: int, no_open: bool) -> None:
+@click.option("--clean", is_flag=True, help="Remove the demo database (and build nothing).")
+def demo(items: int, path: str | None, seed: int, no_open: bool, clean: bool) -> None:
     """Build a realistic demo queue (never your real one) and open the app on it.
 
     It holds the shipped samples (flagged outputs across finance, support, RAG, code and
@@ -122,11 +123,16 @@ def demo(items: int, path: str | None, seed: int, no_open: bool) -> None:
     from pathlib import Path
 
     from ..config import demo_db_path
-    from ..demo import build_demo
+    from ..demo import build_demo, demo_steps, human_size, remove_demo
 
     target = Path(path) if path else demo_db_path()
-    with click.progressbar(length=items, label="building demo queue", file=sys.stderr) as bar:
-        build_demo(target, items, seed=seed, progress=bar.update)
-    say(f"demo queue: {target} ({items} items)", err=True)
+    if clean:
+        size = remove_demo(target)
+        say(f"no demo queue at {target}" if size is None else f"removed {target} ({human_size(size)})", err=True)
+        return
+    with click.progressbar(length=demo_steps(items), label="building demo queue", file=sys.stderr,
+                           item_show_func=lambda phase: phase) as bar:
+        built = build_demo(target, items, seed=seed, progress=bar.update)
+    say(built.describe(), err=True)
     if not no_open:
         _run_app(f"sqlite:///{target}")
