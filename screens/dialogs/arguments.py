@@ -8,45 +8,41 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Static, TextArea
+from textual.widgets import Static
 
 from reviewer.safe_text import safe_json
 
 from ..footer import KeyFooter
 from ..text import line
-from .editor import EditorArea
+from .editor import APPROVE_EDITS, EditorArea, EditorScreen
 
 
-class ArgumentsEditor(ModalScreen[dict | None]):
+class ArgumentsEditor(EditorScreen[dict | None]):
     """Edit an action's arguments as JSON; ctrl+s checks them (valid JSON, still an object)."""
 
+    # Not priority bindings: the editor runs them in the order typed (see EditorArea).
     BINDINGS = [
-        Binding("ctrl+s", "save", "Check and continue", priority=True, id="arguments.save"),
+        Binding("ctrl+s", "save", "Check and continue", id="arguments.save"),
         Binding("escape", "cancel", "Cancel", id="arguments.cancel"),
     ]
 
     def __init__(self, tool: str, arguments: dict) -> None:
-        super().__init__()
+        # JSON whose control characters are \u escapes: inert on screen, and the same
+        # value when it is saved unedited (a visible `\x9b` was not valid JSON)
+        super().__init__(safe_json(json.dumps(arguments, indent=2, ensure_ascii=False)))
         self.tool = tool
         self.original = arguments
 
     def compose(self) -> ComposeResult:
         with Vertical(id="editor-box"):
-            yield Static(line(f"Edit the arguments of {self.tool} · ctrl+s: check, then confirm the diff · "
-                              "esc: cancel", "bold", 200))
-            # JSON whose control characters are \u escapes: inert on screen, and the same
-            # value when it is saved unedited (a visible `\x9b` was not valid JSON)
-            yield EditorArea(safe_json(json.dumps(self.original, indent=2, ensure_ascii=False)),
-                           id="editor", show_line_numbers=True)
+            yield Static(line(f"{APPROVE_EDITS}: {self.tool} · ctrl+n next number · ctrl+s: check, then "
+                              "confirm the diff · esc: cancel", "bold", 200))
+            yield EditorArea(self.start, id="editor", show_line_numbers=True, json_like=True)
             yield Static(id="arguments-error")
         yield KeyFooter()
 
-    def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
-
     def action_save(self) -> None:
-        text = self.query_one(TextArea).text
+        text = self.area.text
         error = self.query_one("#arguments-error", Static)
         try:
             value = json.loads(text)
@@ -58,8 +54,3 @@ class ArgumentsEditor(ModalScreen[dict | None]):
                               style="bold red"))
             return
         self.dismiss(value)
-
-    def action_cancel(self) -> None:
-        shown = safe_json(json.dumps(self.original, indent=2, ensure_ascii=False))
-        if not self.query_one(EditorArea).keep_edits(shown):
-            self.dismiss(None)
