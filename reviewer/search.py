@@ -34,13 +34,23 @@ def nearest(word: str, vocabulary: Sequence[str], limit: int = 3) -> list[str]:
 
 
 def rank(query: str, candidates: Sequence[tuple[str, str]], limit: int) -> list[str]:
-    """Ids of `candidates` ((id, text) pairs), the `limit` best matches for `query` first."""
-    from rapidfuzz import fuzz, process
+    """Ids of `candidates` ((id, text) pairs), the `limit` best matches for `query` first: the
+    query's words found as whole words first, then as word beginnings, then by rapidfuzz's
+    score (which alone ties every text that holds the query somewhere)."""
+    from rapidfuzz import fuzz
 
     q = " ".join(query.lower().split())
+    ws = words(query)
+    whole = [re.compile(rf"\b{re.escape(w)}\b") for w in ws]
+    begins = [re.compile(rf"\b{re.escape(w)}") for w in ws]
     texts = [text[:TEXT_CHARS].lower() for _, text in candidates[:RANK_LIMIT]]
-    ranked = process.extract(q, texts, scorer=fuzz.WRatio, processor=None, limit=min(limit, len(texts)))
-    order = [i for _, _, i in ranked]
+
+    def key(i: int) -> tuple[int, int, float, int]:
+        t = texts[i]
+        return (-sum(bool(p.search(t)) for p in whole), -sum(bool(p.search(t)) for p in begins),
+                -fuzz.WRatio(q, t, processor=None), i)
+
+    order = sorted(range(len(texts)), key=key)[:limit]
     if len(order) < limit:
         order += range(len(texts), min(len(candidates), len(texts) + limit - len(order)))
     return [candidates[i][0] for i in order]

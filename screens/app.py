@@ -113,6 +113,7 @@ class ReviewerApp(App[None]):
         self._full_gc_at = time.monotonic()
         self._gc_was_enabled = False  # the GC ran on its own before this app turned it off
         self.reconnecting = False  # the gateway is away: one banner, no error dialogs
+        self.ignored_keys = 0  # this session's keys dropped because the next item was not shown yet
 
     @property
     def judge_model(self) -> str | None:
@@ -387,6 +388,8 @@ class ReviewerApp(App[None]):
         yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
         if isinstance(screen, ReviewScreen):
             yield SystemCommand("Approve", "Approve this item and go to the next", screen.action_approve)
+            yield SystemCommand("Approve with a comment", "Approve with a comment for the record (and the agent)",
+                                screen.action_approve_with_comment)
             yield SystemCommand("Reject", "Reject with reasons and a comment", screen.action_reject)
             yield SystemCommand("Correct", CORRECT_TIP, screen.action_correct)
             yield SystemCommand("Skip", "Release this item and go to the next", screen.action_skip)

@@ -100,9 +100,11 @@ class QueueScreen(AppScreen):
         self.token: int | None = None
         self.facets_loaded = False
         self.request = 0  # the latest load or search; older results are dropped
+        self.shown_request = 0  # the load or search the list shows
         self._counts: tuple[dict[str, int], int, bool] | None = None  # what the counts line shows
         self.similar_to: str | None = None  # showing this item and its near-duplicates
         self.mark_similar = False  # ... and marking them, once they arrive
+        self.open_best = 0  # Enter in the search box: open the best match of this search request
 
 
     def compose(self) -> ComposeResult:
@@ -193,6 +195,9 @@ class QueueScreen(AppScreen):
                                  "`reviewer ingest FILE` (or try `reviewer demo`).")
         lst.set_source(msg.source, msg.total, msg.first, keep_cursor=msg.keep_cursor)
         self.show_counts(msg.stats, msg.total, msg.capped)
+        self.shown_request = msg.request
+        if msg.query and self.open_best == msg.request:
+            self._open_best()
 
     def on_queue_screen_facets(self, msg: Facets) -> None:
         for sel_id, key, label in (("#f-queue", "queues", "queue"), ("#f-flag", "flags", "flag"),
@@ -223,7 +228,8 @@ class QueueScreen(AppScreen):
         if stats.get("expired"):
             t.append(f"  ·  expired {stats['expired']:,}", style="red")
         if self.similar_to is not None:
-            t.append(f"     {safe_line(self.similar_to, 40)} and {max(0, shown - 1):,} near-duplicates "
+            n = max(0, shown - 1)
+            t.append(f"     {safe_line(self.similar_to, 40)} and {n:,} near-duplicate{'s' if n != 1 else ''} "
                      "(esc: back)", style="bold cyan")
         elif capped:
             t.append(f"     showing the best {shown:,} of more matches: type more to narrow", style="yellow")
@@ -294,8 +300,21 @@ class QueueScreen(AppScreen):
             self.reload()
 
     @on(Input.Submitted, "#search")
-    def search_submitted(self, _: Input.Submitted) -> None:
+    def search_submitted(self, event: Input.Submitted) -> None:
+        """Enter opens the best match (once the search typed so far has answered)."""
         self.query_one(QueueList).focus()
+        if event.value.strip():
+            self.open_best = self.request
+            if self.shown_request == self.request:
+                self._open_best()
+
+    def _open_best(self) -> None:
+        self.open_best = 0
+        lst = self.query_one(QueueList)
+        if lst.source is not None and lst.total:
+            lst.cursor = 0
+            first = lst.summary_at(0)
+            self.rapp.open_review(lst.source, 0, first.id if first else None, lst.total)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def run_search(self, request: int, q: ReviewQueue, query: str, flt: ItemFilter, keep_cursor: bool) -> None:

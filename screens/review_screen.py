@@ -138,6 +138,7 @@ class ReviewScreen(AppScreen):
         self.settings = QueueSettings()  # the shown item's queue's: guidelines, reasons, lease
         self.offline = False  # showing that the gateway is away (a decision waits in the outbox)
         self.done = False  # showing "Queue done": new arrivals are looked for
+        self.ignored = 0  # keys dropped while the next item was on its way, not yet said
         self._keys: tuple[bool, bool] | None = None  # (held, an action): what the footer offers
         self.asking: set[str] = set()  # items the judge is being asked about
 
@@ -186,8 +187,8 @@ class ReviewScreen(AppScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Deciding keys only while the item is held (not on a decided or read-only item)."""
-        if action in DECIDING and self.lease is None:
-            return False
+        if action in DECIDING and self.lease is None and not self.busy:
+            return False  # (while the next item is on its way the key runs, to be counted as dropped)
         is_action = self.item is not None and isinstance(self.item.item, ActionItem)
         if action == "edit_external" and is_action or action == "edit_arguments" and not is_action:
             return False  # `e` edits the text of an output, the arguments of an action
@@ -210,6 +211,7 @@ class ReviewScreen(AppScreen):
                 self.release(shown.lease)
             return
         self.busy = False
+        self._say_ignored()
         if shown.offline:
             self.item, self.lease = None, None
             self.offline = True
@@ -248,6 +250,13 @@ class ReviewScreen(AppScreen):
             self._keys = keys
             self.refresh_bindings()  # (the footer rebuilds itself: not on every item)
         self.show(shown.item, shown.note)
+
+    def _say_ignored(self) -> None:
+        if self.ignored:
+            n, self.ignored = self.ignored, 0
+            self.rapp.ignored_keys += n
+            self.notify(f"{n} key{'s' if n != 1 else ''} ignored: the next item was not on screen yet",
+                        severity="warning", markup=False)
 
     def on_screen_resume(self) -> None:
         """Back from a dialog: the footer was rebuilt while the decision held no lease, so the
@@ -396,8 +405,15 @@ class ReviewScreen(AppScreen):
 
     # -- decisions ----------------------------------------------------------------------
 
+    def _ignored(self) -> bool:
+        """A key pressed before the next item was on screen: dropped (never applied to an
+        item the reviewer has not seen), counted, and said once that item shows."""
+        if self.busy:
+            self.ignored += 1
+        return self.busy
+
     def _can_decide(self) -> bool:
-        if self.busy or self.item is None:
+        if self._ignored() or self.item is None:
             return False
         if self.lease is None:
             self.notify("This item is read-only here (not claimed by you).", severity="warning")
@@ -627,11 +643,14 @@ class ReviewScreen(AppScreen):
         self.confirm_correction(original, text)
 
     def action_skip(self) -> None:
-        if not self.busy:
+        if not self._ignored():
+            if self.item is not None:
+                self.notify(f"Skipped {safe_line(self.item.id, 60)}: it stays in the queue for later.",
+                            timeout=2, markup=False)
             self.step()
 
     def action_move(self, step: int) -> None:
-        if not self.busy:
+        if not self._ignored():
             self.step(backwards=step < 0)
 
     def action_toggle_diff(self) -> None:

@@ -12,6 +12,14 @@ from textual.widgets import Input, OptionList, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 
+REASON_KEYS = "1234567890"  # the first ten reasons' keys, in order (0 is the tenth)
+
+
+def reason_key(index: int) -> str | None:
+    """The key that toggles the reason at `index` (0-based), if it has one."""
+    return REASON_KEYS[index] if index < len(REASON_KEYS) else None
+
+
 class ReasonList(SelectionList[str], inherit_bindings=False):
     """The reasons, moved through with the arrows. Enter and space are the dialog's: Enter
     typed ahead of a dialog still opening reached the list and ticked whatever row was
@@ -39,12 +47,13 @@ class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):
         with Vertical(id="dialog"):
             yield Static(Text(f"{self.title_text}: why?", style="bold"), id="dialog-title")
             yield ReasonList(
-                *[Selection(Text(f"{i}  {r}" if i < 10 else f"   {r}"), r, r in self.chosen)
-                  for i, r in enumerate(self.reasons, 1)],
+                *[Selection(Text(f"{key}  {r}" if (key := reason_key(i)) else f"   {r}"), r, r in self.chosen)
+                  for i, r in enumerate(self.reasons)],
                 id="reasons",
             )
             yield Input(placeholder="comment (optional), Enter to reject", id="comment")
-            yield Static(Text("1-9 toggle · tab comment · enter reject · esc cancel",
+            yield Static(Text(f"{'1-9, 0' if len(self.reasons) >= 10 else '1-9'} toggle · tab comment · "
+                              "enter reject · esc cancel",
                               style="dim"))
 
     def on_mount(self) -> None:
@@ -66,8 +75,8 @@ class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):
             if comment.has_focus or not (event.is_printable and event.character):
                 return
             comment.insert_text_at_cursor(event.character)
-        elif len(key) == 1 and key in "123456789":
-            self.action_toggle_reason(int(key) - 1)
+        elif len(key) == 1 and key in REASON_KEYS:
+            self.action_toggle_reason(REASON_KEYS.index(key))
         elif key == "space":
             self.action_toggle_highlighted()
         else:
@@ -93,7 +102,7 @@ class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):
         chosen = list(self.query_one("#reasons", SelectionList).selected)
         comment = self.query_one("#comment", Input).value.strip() or None
         if not chosen:
-            self.notify("Pick at least one reason (1-9 or space).", severity="warning", markup=False)
+            self.notify("Pick at least one reason (its digit, or space).", severity="warning", markup=False)
             return
         ordered = [r for r in self.reasons if r in chosen]
         self.dismiss((ordered, comment))
