@@ -11,7 +11,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-
 REASON_KEYS = "1234567890"  # the first ten reasons' keys, in order (0 is the tenth)
 
 
