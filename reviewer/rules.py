@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import Conflict, Invalid
 from .vocab import SETTLED
@@ -174,10 +174,13 @@ def needs_second_approval(item: OutputItem | ActionItem, d: DecisionIn, *, appro
     return two_approvers and is_critical_action(item) and d.verdict in APPROVALS and approvals == 0
 
 
-def second_approval(item_id: str, d: DecisionIn, current_round: list[Decision]) -> DecisionIn:
+def second_approval(item_id: str, d: DecisionIn, current_round: list[Decision], *,
+                    proposed: dict[str, Any] | None) -> DecisionIn:
     """A decision on an item that already has approvals in `current_round` (the decisions
-    since the last revert): the same reviewer may not approve twice, and a second approver
-    who approves as is inherits the first approver's edited arguments."""
+    since the last revert): the same reviewer may not approve twice; a second approver who
+    approves as is inherits the first approver's edited arguments (else the agent's,
+    `proposed`); one who changes them is refused, since only arguments that two approvers
+    saw may run."""
     first = [x for x in current_round if x.verdict in APPROVALS]
     if not first or d.verdict == "reject":
         return d
@@ -185,8 +188,14 @@ def second_approval(item_id: str, d: DecisionIn, current_round: list[Decision]) 
         raise Conflict(f"{d.reviewer} already approved {item_id}; a critical action needs a "
                        "second, different approver", hint="ask another reviewer to approve it")
     edit = approved_edit(current_round)
-    if d.arguments is None and edit is not None:
-        return d.model_copy(update={"verdict": "correct", "arguments": edit.arguments})
+    runs = edit.arguments if edit is not None else proposed
+    if d.arguments is None:
+        return d if edit is None else d.model_copy(update={"verdict": "correct", "arguments": edit.arguments})
+    if d.arguments != runs:
+        who = f"{edit.reviewer} approved" if edit is not None else "the first approval kept"
+        raise Conflict(f"{item_id}: these are not the arguments {who}; a second approval runs only "
+                       "arguments that both approvers saw",
+                       hint="approve them as they are, or reject with a comment saying what to change")
     return d
 
 

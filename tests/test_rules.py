@@ -50,12 +50,29 @@ def test_two_approvers_only_for_critical_actions_in_such_queues():
 
 def test_second_approval_needs_another_reviewer_and_inherits_edits():
     first = [stored("correct", "alice", arguments={"amount": 5})]
+    agent = {"amount": 50}
     with pytest.raises(Conflict, match="second, different approver"):
-        rules.second_approval("x", DecisionIn(verdict="approve", reviewer="alice"), first)
-    d = rules.second_approval("x", DecisionIn(verdict="approve", reviewer="bob"), first)
+        rules.second_approval("x", DecisionIn(verdict="approve", reviewer="alice"), first, proposed=agent)
+    d = rules.second_approval("x", DecisionIn(verdict="approve", reviewer="bob"), first, proposed=agent)
     assert (d.verdict, d.arguments) == ("correct", {"amount": 5})
-    own = rules.second_approval("x", DecisionIn(verdict="correct", reviewer="bob", arguments={"amount": 3}), first)
-    assert own.arguments == {"amount": 3}
+    same = rules.second_approval("x", DecisionIn(verdict="correct", reviewer="bob", arguments={"amount": 5}),
+                                 first, proposed=agent)
+    assert same.arguments == {"amount": 5}  # the editor saved unchanged: what alice approved
+
+
+def test_a_second_approver_may_not_run_arguments_only_they_saw():
+    """Only arguments both approvers saw may run: a second approver's own edit is refused."""
+    edited = [stored("correct", "alice", arguments={"amount": 5})]
+    with pytest.raises(Conflict, match="not the arguments alice approved"):
+        rules.second_approval("x", DecisionIn(verdict="correct", reviewer="bob", arguments={"amount": 3}),
+                              edited, proposed={"amount": 50})
+    as_is = [stored("approve", "alice")]
+    with pytest.raises(Conflict, match="not the arguments the first approval kept"):
+        rules.second_approval("x", DecisionIn(verdict="correct", reviewer="bob", arguments={"amount": 3}),
+                              as_is, proposed={"amount": 50})
+    d = rules.second_approval("x", DecisionIn(verdict="correct", reviewer="bob", arguments={"amount": 50}),
+                              as_is, proposed={"amount": 50})
+    assert d.arguments == {"amount": 50}
 
 
 def test_current_round_starts_after_the_last_revert():
