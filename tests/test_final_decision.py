@@ -133,3 +133,23 @@ def backing_tokens(q: SqlQueue, name: str, role: str) -> tuple[str, str]:
     from reviewer.storage.tokens import Tokens
 
     return Tokens(q.engine).create(name, role, None)
+
+
+async def test_the_tui_undo_says_the_agent_has_acted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tuikit import ACTIONS, SIZE, app_for, make_queue, open_item, screen_text, settle
+
+    from reviewer.screens.dialogs import ErrorScreen
+
+    queue = make_queue(tmp_path, ACTIONS)
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_item(pilot, "file-1")
+        await pilot.press("a")
+        await settle(pilot, lambda: queue.get("file-1").status == "decided")
+        queue.take_decision("file-1", actor="ops-agent")  # the agent's gate returned: the file is written
+        await pilot.press("u")
+        await settle(pilot, lambda: isinstance(app.screen, ErrorScreen))
+        shown = " ".join(screen_text(app).split())
+        assert "cannot be undone" in shown and ACTED in shown, shown
+    assert queue.get("file-1").status == "decided"
+    queue.close()
