@@ -7,7 +7,6 @@ from test_tui import burst
 from tuikit import SIZE, app_for, make_queue, open_item, screen_text, settle
 
 from reviewer.screens.dialogs import ArgumentsEditor, CorrectScreen
-from reviewer.screens.dialogs.editor import DiscardEdits
 from reviewer.screens.review_screen import ReviewScreen
 
 
@@ -78,10 +77,11 @@ async def test_esc_with_edits_asks_and_n_keeps_the_edits(queue):
     async with app.run_test(size=SIZE) as pilot:
         await open_item(pilot, "act-1")
         await burst(app, "c", "ctrl+n", "7", "escape")
-        await settle(pilot, lambda: isinstance(app.screen, DiscardEdits))
-        assert "Discard your edits?" in screen_text(app)
+        await settle(pilot, lambda: "Discard your edits?" in screen_text(app))
+        assert isinstance(app.screen, ArgumentsEditor)
         await pilot.press("n")
-        await settle(pilot, lambda: isinstance(app.screen, ArgumentsEditor))
+        await settle(pilot, lambda: "Discard your edits?" not in screen_text(app))
+        assert isinstance(app.screen, ArgumentsEditor)
         assert '"amount": 7' in app.screen.query_one("#editor").text
         await burst(app, "escape", "y")
         await settle(pilot, lambda: isinstance(app.screen, ReviewScreen))

@@ -38,6 +38,7 @@ class ArgumentsEditor(EditorScreen[dict | None]):
             yield Static(line(f"{APPROVE_EDITS}: {self.tool} · ctrl+n next number · ctrl+s: check, then "
                               "confirm the diff · esc: cancel", "bold", 200))
             yield EditorArea(self.start, id="editor", show_line_numbers=True, json_like=True)
+            yield self.ask()
             yield Static(id="arguments-error")
         yield KeyFooter()
 

@@ -33,6 +33,7 @@ class CorrectScreen(EditorScreen[str | None]):
         with Vertical(id="editor-box"):
             yield Static(Text(f"{self.title_text} · ctrl+n next number · ctrl+s save · esc cancel", style="bold"))
             yield EditorArea(self.start, id="editor", soft_wrap=True, show_line_numbers=False)
+            yield self.ask()
         yield KeyFooter()
 
     def action_save(self) -> None:

@@ -8,9 +8,7 @@ from typing import TypeVar
 
 from rich.text import Text
 from textual import events
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 from textual.widgets.text_area import Selection
@@ -25,6 +23,8 @@ ID_KEY = re.compile(r"(?:^|_)id$|iban|account|phone|number|code", re.IGNORECASE)
 # One word per act, the same in the editor, the diff's confirmation, its footer and the toast.
 CORRECT, CORRECTED = "Correct", "corrected"  # an output's text
 APPROVE_EDITS, APPROVED_EDITS = "Approve with edits", "approved with edits"  # an action's arguments
+
+DISCARD_ASK = "Discard your edits?  esc or y: discard · n or enter: keep editing · ctrl+s: save"
 
 R = TypeVar("R")
 
@@ -92,9 +92,15 @@ class EditorArea(TextArea):
     async def take_key(self, event: events.Key) -> None:
         """Handle one key now: this area's bindings, then its screen's, then typing. A key
         none of them takes goes on to the app as usual (ctrl+p)."""
-        if self.screen is not self.app.screen:  # typed after a key that closed this editor (or
-            self.app.post_message(events.Key(event.key, event.character))  # asked): the next screen's
+        if self.screen is not self.app.screen:
+            # typed after a key that closed this editor (or opened a dialog over it): the
+            # next screen's, as the app would have sent it had it been typed a moment later
+            self.app.post_message(events.Key(event.key, event.character))
             event.stop()
+            return
+        if isinstance(self.screen, EditorScreen) and self.screen.answer(event.key):
+            event.stop()
+            event.prevent_default()
             return
         if event.key not in ("ctrl+n", "ctrl+z") and not event.is_printable:
             self._picked_at = None  # moved away: ctrl+z is one edit again
@@ -141,49 +147,19 @@ class EditorArea(TextArea):
         return before.count("\n"), index - (before.rfind("\n") + 1)
 
 
-class DiscardEdits(ModalScreen[bool]):
-    """Esc in an editor with edits: y or Esc again discards them, n or Enter keeps editing."""
-
-    BINDINGS = [
-        Binding("y,escape", "discard", "Discard the edits", id="discard.yes"),
-        Binding("n,enter", "keep", "Keep editing", id="discard.no"),
-    ]
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(Text("Discard your edits?  esc or y: discard · n or enter: keep editing",
-                              style="bold"))
-
-    def on_key(self, event: events.Key) -> None:
-        """In the order typed (a binding would run after the keys queued behind it)."""
-        if event.key in ("y", "escape"):
-            self.action_discard()
-        elif event.key in ("n", "enter"):
-            self.action_keep()
-        else:
-            return
-        event.stop()
-        event.prevent_default()
-
-    def action_discard(self) -> None:
-        self.dismiss(True)
-
-    def action_keep(self) -> None:
-        self.dismiss(False)
-
-
 class EditorScreen(ModalScreen[R]):
     """A modal around one EditorArea (#editor). Keys typed before the area has the focus are
     handled here, in order; the area takes the focus once none is left queued, so a key sent
     to it cannot overtake one still waiting for the screen. Esc cancels an unchanged text at
-    once and asks first when there are edits."""
+    once and asks first when there are edits (in the screen, so keys typed ahead of the
+    question answer it in order)."""
 
     AUTO_FOCUS = ""  # the focus waits for the keys typed ahead (see _focus_when_caught_up)
 
     def __init__(self, start: str) -> None:
         super().__init__()
         self.start = start  # the text the editor opened with
-        self._asking = False
+        self.asking = False  # Esc asked whether to discard the edits
 
     @property
     def area(self) -> EditorArea:
@@ -203,20 +179,28 @@ class EditorScreen(ModalScreen[R]):
             await self.area.take_key(event)
 
     def action_cancel(self) -> None:
-        if self.area.text == self.start:
+        if self.area.text == self.start or self.asking:  # unchanged, or a second Esc
             self.dismiss(None)
             return
-        if self._asking:  # a second Esc typed before the question was on screen
+        self.asking = True
+        self.query_one("#editor-ask", Static).display = True
+
+    def answer(self, key: str) -> bool:
+        """While Esc's question is up: y or Esc discards, n or Enter keeps editing (the key
+        is the answer's, not the text's). False: no question, the key is the editor's."""
+        if not self.asking or key not in ("y", "n", "enter", "escape"):
+            return False
+        self.asking = False
+        self.query_one("#editor-ask", Static).display = False
+        if key in ("y", "escape"):
             self.dismiss(None)
-            return
-        self._asking = True
+        return True
 
-        def answered(discard: bool | None) -> None:
-            self._asking = False
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(DiscardEdits(), answered)
+    def ask(self) -> Static:
+        """The question Esc asks when there are edits, hidden until then."""
+        ask = Static(Text(DISCARD_ASK, style="bold yellow"), id="editor-ask")
+        ask.display = False
+        return ask
 
     def action_save(self) -> None:
         raise NotImplementedError
