@@ -51,7 +51,7 @@ class RejectDialog(ModalScreen[tuple[list[str], str | None] | None]):
                 id="reasons",
             )
             yield Input(placeholder="comment (optional), Enter to reject", id="comment")
-            yield Static(Text(f"{'1-9, 0' if len(self.reasons) >= 10 else '1-9'} toggle · tab comment · "
+            yield Static(Text(f"{'0-9' if len(self.reasons) >= 10 else '1-9'} toggle · tab comment · "
                               "enter reject · esc cancel",
                               style="dim"))
 
