@@ -194,8 +194,9 @@ def _rag(r: random.Random) -> Draft:
 
 CODE = [
     ("billing/invoice.py", "def total(lines):\n    return sum(l.amount for l in lines) / len(lines)",
-     "`total()` divides by `len(lines)`, so an invoice without lines raises ZeroDivisionError.",
-     "`total()` returns the average line amount, not the sum: the division by `len(lines)` is wrong."),
+     "`total()` divides the sum by `len(lines)`: it returns the average line, not the total, and an "
+     "invoice without lines raises ZeroDivisionError.",
+     "Looks good: `total()` adds up the line amounts."),
     ("api/users.py", "user = db.get(User, request.args['id'])\nreturn user.email",
      "`db.get` returns None for an unknown id, so `user.email` raises AttributeError; answer not found instead.",
      "`request.args['id']` raises KeyError when the parameter is missing; use `.get` and answer bad request."),
@@ -234,14 +235,14 @@ TRANSLATE = [  # (English, German, German with an English word order and a wrong
      "Ihre {t} von {n} EUR hat veranlasst worden.", ("refund", "Rückerstattung", "Rückgabe")),
     ("Your delivery is expected in {n} days.", "Ihre {t} wird in {n} Tagen erwartet.",
      "Ihre {t} ist erwartet in {n} Tage.", ("delivery", "Lieferung", "Auslieferung")),
-    ("Your subscription renews on the {n}th.", "Ihr {t} verlängert sich am {n}.",
-     "Ihr {t} erneuert am {n}ten.", ("subscription", "Abonnement", "Abo")),
+    ("Your subscription renews on {n} March.", "Ihr {t} verlängert sich am {n}. März.",
+     "Ihr {t} erneuert am {n} März.", ("subscription", "Abonnement", "Abo")),
 ]
 
 
 def _translation(r: random.Random) -> Draft:
     source, target, broken, (en, term, wrong_term) = r.choice(TRANSLATE)
-    n = r.randint(2, 28) if "{n}th" in source or "days" in source else r.randint(1000, 99999)
+    n = r.randint(2, 28) if "March" in source or "days" in source else r.randint(1000, 99999)
     glossary = {"id": "glossary-de", "title": "Customer glossary (en-de)",
                 "text": f"{en} = {term} (never '{wrong_term}')\norder = Bestellung\ncustomer = Kunde"}
     right = target.format(t=term, n=n)
@@ -413,7 +414,7 @@ def _output_item(r: random.Random, queue: str, d: Draft) -> dict[str, Any]:
 def _action_item(r: random.Random) -> dict[str, Any]:
     tool, queue, risk, make = r.choice(TOOLS)
     arguments, rationale, ask = make(r)
-    return {"kind": "action", "queue": queue, "risk": risk, "tags": [tool.split("_")[0], r.choice(["prod", "eu", "us"])],
+    return {"kind": "action", "queue": queue, "risk": risk, "tags": [tool, r.choice(["prod", "eu", "us"])],
             "action": {"tool": tool, "arguments": arguments, "rationale": rationale},
             "input": {"messages": [{"role": "user", "content": ask}]},
             "timeout_s": r.choice([600, 1800, 3600, 86400])}
