@@ -331,7 +331,7 @@ class ReviewerApp(App[None]):
         n, left = len(msg.result.decided), msg.result.skipped
         text = f"Undone: {n:,} item{'s' if n != 1 else ''} of the bulk decision back in the queue."
         if left:
-            text += f" {len(left):,} decided again since were left as they are."
+            text += f" {len(left):,} left as they are ({safe_line(next(iter(left.values())), 200)})."
         self.notify(text, markup=False)
         if isinstance(self.screen, QueueScreen):
             self.screen.reload(keep_cursor=True)

@@ -153,3 +153,28 @@ async def test_the_tui_undo_says_the_agent_has_acted(tmp_path) -> None:  # type:
         assert "cannot be undone" in shown and ACTED in shown, shown
     assert queue.get("file-1").status == "decided"
     queue.close()
+
+
+async def test_the_tui_batch_undo_says_which_the_agent_acted_on(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tuikit import ACTIONS, SIZE, app_for, loaded, make_queue, settle
+
+    from reviewer.screens.dialogs import BulkConfirm
+
+    queue = make_queue(tmp_path, ACTIONS)
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        lst = await loaded(pilot)
+        for item_id in ("sh-1", "file-1"):
+            lst.cursor = next(i for i in range(lst.total) if lst.summary_at(i).id == item_id)
+            await pilot.press("space")
+        await pilot.press("a")
+        await settle(pilot, lambda: isinstance(app.screen, BulkConfirm))
+        await pilot.press("y")
+        await settle(pilot, lambda: {queue.get(i).status for i in ("sh-1", "file-1")} == {"decided"})
+        queue.take_decision("sh-1", actor="ops-agent")  # that agent's gate returned: the restart ran
+        await pilot.press("u")
+        await settle(pilot, lambda: queue.get("file-1").status == "pending")
+        said = [n.message for n in app._notifications if n.message.startswith("Undone")]
+        assert said and "1 left as they are" in said[-1] and ACTED in said[-1]
+    assert queue.get("sh-1").status == "decided"
+    queue.close()
