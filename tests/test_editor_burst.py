@@ -6,7 +6,7 @@ import pytest
 from test_tui import burst
 from tuikit import SIZE, app_for, make_queue, open_item, screen_text, settle
 
-from reviewer.screens.dialogs import ArgumentsEditor, CorrectScreen
+from reviewer.screens.dialogs import ArgumentsEditor, ConfirmCorrection, CorrectScreen
 from reviewer.screens.review_screen import ReviewScreen
 
 
@@ -86,3 +86,19 @@ async def test_esc_with_edits_asks_and_n_keeps_the_edits(queue):
         await burst(app, "escape", "y")
         await settle(pilot, lambda: isinstance(app.screen, ReviewScreen))
         assert queue.get("act-1").status == "claimed"  # nothing recorded
+
+
+@pytest.mark.parametrize(("item_id", "act", "done"), [("act-1", "Approve with edits", "approved with edits"),
+                                                       ("rag-1", "Correct", "corrected")])
+async def test_the_confirmation_its_footer_and_the_toast_name_the_act_alike(queue, item_id, act, done):
+    app = app_for(queue)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_item(pilot, item_id)
+        await burst(app, "c", "ctrl+n", "9", "9", "ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmCorrection))
+        assert screen_text(app).startswith(act)  # the dialog's question
+        assert act in {k.description for k in app.screen.query("FooterKey")}
+        await pilot.press("enter")
+        await settle(pilot, lambda: queue.get(item_id).status == "decided" and isinstance(app.screen, ReviewScreen))
+        toast = screen.query_one("#last-decision").content
+        assert f"✓ {done} {item_id}" in getattr(toast, "plain", str(toast))

@@ -14,6 +14,7 @@ from reviewer.safe_text import safe_json
 
 from ..footer import KeyFooter
 from ..text import line
+from .confirm import ConfirmCorrection
 from .editor import APPROVE_EDITS, EditorArea, EditorScreen
 
 
@@ -55,3 +56,15 @@ class ArgumentsEditor(EditorScreen[dict | None]):
                               style="bold red"))
             return
         self.dismiss(value)
+
+
+class ConfirmEdits(ConfirmCorrection):
+    """The diff of edited arguments against the request: Enter approves the action with them."""
+
+    BINDINGS = [
+        Binding("enter,y", "confirm", APPROVE_EDITS, priority=True, id="confirm.yes"),
+        Binding("m", "comment", f"{APPROVE_EDITS}, with a comment", id="confirm.comment"),
+    ]
+
+    def __init__(self, old: str, new: str) -> None:
+        super().__init__(old, new, title=f"{APPROVE_EDITS}?")
