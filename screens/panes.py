@@ -18,6 +18,7 @@ from reviewer.models import ActionItem, Decision, OutputItem, QueueItem
 from reviewer.safe_text import safe
 from reviewer.vocab import OPEN, SETTLED
 
+from .dialogs.editor import APPROVED_EDITS, CORRECTED
 from .text import RISK_BADGE, age, countdown, heading, line, plain
 
 
@@ -198,7 +199,9 @@ def last_decision(d: Decision) -> Text:
     """`✓ approved gen-000350 · u to undo`: what the last key press recorded, until the next."""
     t = Text()
     t.append(" ✓ ", style="bold")
-    past = {"approve": "approved", "reject": "rejected", "correct": "corrected"}.get(d.verdict, d.verdict)
+    past = {"approve": "approved", "reject": "rejected", "correct": CORRECTED}.get(d.verdict, d.verdict)
+    if d.verdict == "correct" and d.arguments is not None:
+        past = APPROVED_EDITS  # an action's arguments: the confirmation's word
     t.append(past, style=VERDICT_STYLE.get(d.verdict, "bold"))
     t.append(" ")
     t.append_text(line(d.item_id, "bold", 60))

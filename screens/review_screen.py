@@ -52,6 +52,7 @@ from .dialogs import (
     RejectDialog,
     TypedConfirm,
 )
+from .dialogs.arguments import ConfirmEdits
 from .diff_view import DiffView
 from .footer import KeyFooter
 from .session import ReviewSession, Shown
@@ -491,8 +492,7 @@ class ReviewScreen(AppScreen):
                 else:
                     self.edit_arguments(value, reasons)
 
-            self.app.push_screen(ConfirmCorrection(before, after, title="Approve with these arguments?"),
-                                 confirmed)
+            self.app.push_screen(ConfirmEdits(before, after), confirmed)
 
         if start is None:  # from what would run: a first approver's edit, else the request
             edit = panes.pending_edit(self.item)

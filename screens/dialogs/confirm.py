@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from ..diff_view import DiffView
 from ..footer import KeyFooter
+from .editor import CORRECT
 
 
 class ConfirmCorrection(ModalScreen[bool | str]):
@@ -18,13 +19,13 @@ class ConfirmCorrection(ModalScreen[bool | str]):
     (answered as the comment's text), Esc goes back to editing."""
 
     BINDINGS = [
-        Binding("enter,y", "confirm", "Record correction", priority=True, id="confirm.yes"),
+        Binding("enter,y", "confirm", CORRECT, priority=True, id="confirm.yes"),
         Binding("escape,n", "back", "Back to editing", id="confirm.no"),
-        Binding("m", "comment", "Record with a comment", id="confirm.comment"),
+        Binding("m", "comment", f"{CORRECT}, with a comment", id="confirm.comment"),
         Binding("d", "toggle_side", "Inline/side by side", id="confirm.toggle_diff"),
     ]
 
-    def __init__(self, old: str, new: str, title: str = "Record this correction?") -> None:
+    def __init__(self, old: str, new: str, title: str = f"{CORRECT} the output like this?") -> None:
         super().__init__()
         self.old, self.new = old, new
         self.side = False
