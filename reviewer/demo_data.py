@@ -66,7 +66,7 @@ def _finchat(r: random.Random) -> Draft:
            "text": f"Net sales: {cur} {revenue:,}m (+{growth}% year on year)\n"
                    f"Operating income (EBIT): {cur} {ebit:,}m\nEBIT margin: {margin}%\n"
                    f"Net income: {cur} {net:,}m"}
-    right = (f"{company} reported Q{q} {year} net sales of {cur} {revenue:,}m, up {growth}% year on "
+    right = (f"{company} reported Q{q} {year} revenue of {cur} {revenue:,}m, up {growth}% year on "
              f"year, with operating income of {cur} {ebit:,}m and an EBIT margin of {margin}%. "
              f"Net income was {cur} {net:,}m.")
     wrong_growth = growth + r.choice([-3, 2, 5, 10])
@@ -95,10 +95,14 @@ SUPPORT = {  # topic: (question, policy, answer, the policy's numbers)
                  "Standard delivery takes {d} business days from dispatch.",
                  "Your order {o} was dispatched and standard delivery takes {d} business days from "
                  "dispatch. You can follow it with the tracking link in your confirmation email.", (2, 3, 5)),
-    "password reset": ("I can't log in, the reset email never comes.",
+    "password reset": ("I can't log in and the password reset email never comes.",
                        "Password reset links are valid for {d} hours.",
                        "I have sent a new reset link to the address on your account. The link is valid "
                        "for {d} hours, so please check your spam folder if it is not in your inbox.", (1, 2, 24)),
+    "warranty": ("Is my coffee grinder still under warranty? I bought it {w} months ago.",
+                 "Products carry a {d}-month warranty from the date of purchase.",
+                 "Your grinder is covered by our {d}-month warranty from the date of purchase. You can "
+                 "start a warranty claim under Orders, with a photo of the fault.", (12, 24, 36)),
     "invoice copy": ("I need a copy of my invoice for March for my accountant.",
                      "Invoices from the last {d} months can be downloaded under Billing.",
                      "You can download invoices from the last {d} months under Billing, then Invoices. "
@@ -148,7 +152,7 @@ def _support(r: random.Random) -> Draft:
 # -- rag-qa: internal knowledge-base answers ---------------------------------------------------
 
 RAG = [  # (question, page title, passage, answer, the passage's numbers)
-    ("What is the rate limit of the public API?", "API rate limits",
+    ("What are the API rate limits of the public API?", "API rate limits",
      "Each API key may send {n} requests per minute; bursts above that get HTTP 429.",
      "Each API key may send {n} requests per minute. Requests above that are answered with HTTP 429, "
      "so clients should back off and retry.", (60, 600, 1200)),

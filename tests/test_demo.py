@@ -24,7 +24,7 @@ from factories import output
 # its article, a sales email its greeting.
 DOMAIN = {
     "finchat-summaries": ("net sales", "revenue", "ebit", "net income"),
-    "support-bot": ("return", "delivery", "reset link", "invoices"),
+    "support-bot": ("return", "delivery", "reset link", "invoices", "warranty"),
     "rag-qa": ("api key", "logs", "leave", "deploy"),
     "code-review-bot": ("line ",),
     "translation": ("ihre ", "ihr "),
