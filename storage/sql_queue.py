@@ -137,6 +137,7 @@ class SqlQueue:
                     chain.seal(conn, lock=not self.sqlite)  # link its audit trail, last
             finally:
                 conn.info.pop("settled", None)
+                conn.info.pop(chain.UNSEALED, None)  # rows of a transaction rolled back
         if settled and self._file is not None:
             wake.wake_sqlite(self._file, settled)
 

@@ -217,3 +217,16 @@ def test_readiness_notices_a_row_edited_after_it_said_ready(sqlite_url: str) -> 
         r = httpx.get(f"{url}/readyz")
     assert r.status_code == 503 and f"audit row {last.seq}: edited" in r.json()["error"]
     q.close()
+
+
+def test_a_transaction_rolled_back_leaves_nothing_to_link(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    q = SqlQueue.open(sqlite_url, clock=clock)
+    q.enqueue_many([output(1), output(2)])
+    q.claim("out-1", "alice", lease_s=1)
+    clock.advance(5)
+    with pytest.raises(Exception, match="no item"):
+        q.claim_next("bob", after="not-there")  # its sweep wrote an audit row, then it failed
+    q.decide("out-2", DecisionIn(verdict="approve", reviewer="bob"))
+    report = q.verify_chain()
+    assert report.ok, report.broken
+    q.close()
