@@ -187,7 +187,7 @@ def verify(conn: Connection, *, anchor: str | None = None, start: tuple[int, str
         if pos > expected:
             gone = pos - expected
             return report(Break(name, seq, "deleted", f"{gone} row{'s' if gone != 1 else ''} before it "
-                                f"{'are' if gone != 1 else 'is'} missing (positions {expected}-{pos - 1}, "
+                                f"{'are' if gone != 1 else 'is'} missing ({_span(expected, pos - 1)}, "
                                 f"after {_ref(before)})"), expected - 1, prev or "")
         if link(row["chain_prev"], name, pos, row) != row["chain_hash"]:
             return report(Break(name, seq, "edited", "its content no longer matches its link"),
@@ -218,6 +218,10 @@ def verify(conn: Connection, *, anchor: str | None = None, start: tuple[int, str
         return report(Break("chain", None, "rewritten", f"the anchor {anchor} is not in the chain: rows up "
                             "to it were rewritten or deleted"), expected - 1, last)
     return report(None, expected - 1, last)
+
+
+def _span(first: int, last: int) -> str:
+    return f"position {first}" if first == last else f"positions {first}-{last}"
 
 
 def _ref(row: tuple[str, int] | None) -> str:
