@@ -478,6 +478,8 @@ class ItemFilter(_Model):
     """Filters for listing. Every field narrows; None means any."""
 
     queue: str | None = None
+    queues: list[str] | None = Field(default=None, max_length=MAX_IDS,
+                                     description="any of these queues (a token limited to some queues)")
     kind: Kind | None = None
     status: list[Status] | None = Field(default=None, max_length=MAX_IDS)
     risk: Risk | None = None

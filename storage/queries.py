@@ -34,6 +34,8 @@ def where(flt: ItemFilter | None) -> list[Any]:
     conds: list[Any] = []
     if flt.queue:
         conds.append(c.queue == flt.queue)
+    if flt.queues is not None:
+        conds.append(c.queue.in_(flt.queues))
     if flt.kind:
         conds.append(c.kind == flt.kind)
     if flt.status:

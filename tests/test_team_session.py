@@ -27,11 +27,13 @@ async def test_a_reviewer_token_reviews_for_a_while_without_one_error_dialog(tmp
 
     monkeypatch.setattr(ReviewerApp, "worker_changed", record)
     backing = make_queue(tmp_path)
-    token = Tokens(backing.engine).create("alice", "reviewer", ["finchat"])[0]
+    token = Tokens(backing.engine).create("alice", "reviewer", ["finchat", "support", "rag-qa"])[0]
     with serve(backing) as url:
         app = make_app(lambda: HttpQueue(url, token), reviewer="alice", config={}, clock=clock)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot, lambda: isinstance(app.screen, QueueScreen) and app.screen.query_one("QueueList").total)
+            # a token of three queues lists the three (it once had to name one), and no other
+            assert app.screen.query_one("QueueList").total == backing.count() - 1  # not support-agent's action
             await pilot.pause(6)  # more than one sweep interval with the list on top
             await open_item(pilot, "fin-1")
             await pilot.press("a")

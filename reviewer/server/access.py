@@ -35,16 +35,13 @@ def queue_allowed(p: Principal, queues: Iterable[str]) -> None:
 
 def scoped(p: Principal, flt: ItemFilter | None) -> ItemFilter | None:
     """A filter limited to the caller's queues: refused when it names another queue, narrowed
-    when the caller has exactly one."""
+    to the caller's queues otherwise."""
     if p.queues is None:
         return flt
     flt = flt or ItemFilter()
-    if flt.queue is None:
-        if len(p.queues) != 1:
-            raise Forbidden("this token may use only some queues: name one in the filter",
-                            hint=f"its queues: {', '.join(p.queues)}")
-        return flt.model_copy(update={"queue": p.queues[0]})
-    queue_allowed(p, [flt.queue])
+    queue_allowed(p, [*([flt.queue] if flt.queue is not None else []), *(flt.queues or [])])
+    if flt.queue is None and flt.queues is None:
+        return flt.model_copy(update={"queues": list(p.queues)})
     return flt
 
 
