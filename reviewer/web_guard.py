@@ -118,7 +118,7 @@ class GuardedServer(Server):
         self.debug = debug
         self.initialize_logging()
         web.run_app(self._make_app(), host=self.host, port=self.port, access_log=None,
-                    ssl_context=self.ssl_context, print=lambda *args: None)
+                    ssl_context=self.ssl_context, print=lambda *args: None, shutdown_timeout=5)
 
 
 def _with_default_port(request: web.Request) -> str:

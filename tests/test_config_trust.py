@@ -101,7 +101,7 @@ def test_the_user_config_decides_and_the_working_directory_only_adds_preferences
 
 
 async def test_the_app_says_which_settings_it_read_and_what_it_ignored(tmp_path, monkeypatch):
-    from tuikit import drawn_text, settle
+    from tuikit import screen_text, settle
 
     from reviewer.screens import make_app
 
@@ -119,6 +119,6 @@ async def test_the_app_says_which_settings_it_read_and_what_it_ignored(tmp_path,
                                             for n in app._notifications))
             assert app.reviewer == "ann"
             await pilot.press("question_mark")
-            await settle(pilot, lambda: f"settings from {repo / 'reviewer.toml'}" in drawn_text(app))
+            await settle(pilot, lambda: f"settings from {repo / 'reviewer.toml'}" in screen_text(app))
     finally:
         config._load_config.cache_clear()

@@ -536,7 +536,7 @@ def _modals(case: Case) -> list[tuple[str, type, str]]:
     if case.data["kind"] == "output" and (every or field == "output"):
         out += [("c", CorrectScreen, "Correct the output"), ("v", FullTextScreen, "esc: close")]
     if case.data["kind"] == "action" and (every or field.startswith(("action.arguments", "action.tool"))):
-        out.append(("e", ArgumentsEditor, "Edit the arguments of"))
+        out.append(("e", ArgumentsEditor, "Approve with edits: "))
     if case.data["kind"] == "action" and (every or field.startswith("action.tool")):
         out.append(("a", TypedConfirm, "Type the tool name"))
     return out
