@@ -35,9 +35,9 @@ from pydantic import BaseModel, Field
 
 from .errors import Conflict
 from .models import MAX_TIMEOUT_S, new_id, utcnow
-from .policy import Policy, Verdict, load_policy
+from .policy import Policy, Verdict, load_policy, max_risk
 from .rules import POLICY_PREFIX, standing_decision
-from .vocab import RISKS, SETTLED, risk_priority
+from .vocab import SETTLED, risk_priority
 
 if TYPE_CHECKING:
     from .models import ActionItem, Decision, QueueItem
@@ -236,7 +236,7 @@ class Gate:
         q = self.queue
         # a gateway applies its own policy to what it receives (an agent cannot skip it)
         verdict = Verdict("review") if getattr(q, "enforces_policy", False) else self.policy.evaluate(tool, arguments)
-        risk = _max_risk(risk, verdict.risk)
+        risk = max_risk(risk, verdict.risk)
         timeout = timeout_s or verdict.timeout_s or DEFAULT_TIMEOUT_S
         if wait_s is not None:
             # The item's deadline is when this agent stops waiting: a decision after that
@@ -377,16 +377,6 @@ class Gate:
             return gated  # type: ignore[return-value]
 
         return wrap
-
-
-def _max_risk(a: str | None, b: str | None) -> str:
-    given = [r for r in (a, b) if r]
-    if not given:
-        return "high"
-    for r in given:
-        if r not in RISKS:
-            raise ValueError(f"risk must be one of {', '.join(RISKS)}, got {r!r}")
-    return max(given, key=RISKS.index)
 
 
 def _bad_duration(name: str, value: float | None, *, zero_ok: bool = False) -> str | None:
