@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import events
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker
+
+from .text import NARROW
 
 if TYPE_CHECKING:
     from .app import ReviewerApp
@@ -15,7 +18,19 @@ if TYPE_CHECKING:
 
 class AppScreen(Screen[Any]):
     """A screen of ReviewerApp: typed access to the app, and worker errors sent to it
-    (`Worker.StateChanged` does not bubble)."""
+    (`Worker.StateChanged` does not bubble). Below NARROW columns the screen has the class
+    `narrow`, for app.tcss's narrow rules."""
+
+    @property
+    def narrow(self) -> bool:
+        return self.app.size.width < NARROW
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW, "narrow")
+        self.resized()
+
+    def resized(self) -> None:
+        """Redraw what is laid out by width (a screen's own text lines)."""
 
     @property
     def rapp(self) -> ReviewerApp:

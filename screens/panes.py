@@ -61,23 +61,42 @@ def _duration(hours: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{max(minutes, 1)}m"
 
 
-def title(q: QueueItem, now: datetime, held: bool, note: str | None, progress: str = "") -> Text:
-    """` OUTPUT  id  queue q  P1  5d old  claimed by you  12 / 55 ...` (or why it is read-only)."""
+def title(q: QueueItem, now: datetime, held: bool, note: str | None, progress: str = "",
+          width: int | None = None) -> Text:
+    """` OUTPUT  id  queue q  P1  5d old  claimed by you  12 / 55 ...` (or why it is read-only).
+    When that is wider than `width`: shorter labels, the progress kept whole, and the rest cut
+    from its end (the queue's name first)."""
+    full = _title(q, now, held, note, progress, compact=False)
+    if width is None or full.cell_len <= width:
+        return full
+    head = _title(q, now, held, note, "", compact=True)
+    tail = Text(f"   {progress}", style="dim") if progress else Text()
+    head.truncate(max(0, width - tail.cell_len), overflow="ellipsis")
+    return Text.assemble(head, tail)
+
+
+def _title(q: QueueItem, now: datetime, held: bool, note: str | None, progress: str, *, compact: bool) -> Text:
     t = Text()
     t.append(f" {q.kind.upper()} ", style="bold reverse")
     t.append(" ")
     t.append_text(line(q.id, "bold", 40))
-    t.append("  queue ", style="dim")
-    t.append_text(line(q.queue, "blue", 40))
-    t.append(f"  P{q.priority}  {age(q.created_at, now)} old  ", style="dim")
+    if not compact:
+        t.append("  queue ", style="dim")
+        t.append_text(line(q.queue, "blue", 40))
+        t.append(f"  P{q.priority}  {age(q.created_at, now)} old  ", style="dim")
+    else:
+        t.append("  ")
     if q.approvals and q.status in OPEN:
         t.append(f"{q.approvals} of 2 approvals  ", style="bold magenta")
     if held:
-        t.append("claimed by you", style="cyan")
+        t.append("claimed" if compact else "claimed by you", style="cyan")
     elif note:
         t.append_text(line(f"read-only: {note}", "bold yellow", 120))
     elif q.status in SETTLED:
         t.append_text(line(f"{q.status}: {q.verdict} by {q.decided_by}", "bold yellow"))
+    if compact:
+        t.append(f"  P{q.priority}  {age(q.created_at, now)}  ", style="dim")
+        t.append_text(line(q.queue, "blue", 40))
     if progress:
         t.append(f"   {progress}", style="dim")
     return t

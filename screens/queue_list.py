@@ -39,27 +39,38 @@ CURSOR = Style(bgcolor="#264f78", bold=True)
 CURSOR_BLUR = Style(bgcolor="#3a3d41")
 MAX_PAGES = 64
 RISK_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "green"}
+RISK_SHORT = {"critical": "CRIT", "medium": "MED"}  # the kind/risk column below NARROW columns
 STATUS_STYLE = {"pending": "", "claimed": "cyan", "decided": "dim green", "expired": "dim red"}
 
 
 def row_text(s: ItemSummary, now: datetime, width: int, marked: bool | None = None) -> Text:
     """One queue row: [mark,] priority, kind/risk, queue, status, age, why, snippet. The mark
-    column shows while any row is marked (`marked` is then not None)."""
-    queue_w, why_w = (18, 32) if width >= NARROW else (12, 18)
+    column shows while any row is marked (`marked` is then not None).
+
+    Below NARROW columns the arguments of an action get the room: risks are abbreviated (CRIT,
+    MED), its tool call (the snippet, which starts with the tool) stands in the why column, and
+    the status column goes; a status other than pending leads the snippet instead (`@ann`,
+    `approved`)."""
+    narrow = width < NARROW
+    queue_w, why_w = (12, 18) if narrow else (18, 32)
     t = Text(no_wrap=True, overflow="ellipsis", end="")
     if marked is not None:
         t.append("● " if marked else "  ", style="bold yellow")
     t.append(f"P{s.priority} ", style="bold" if s.priority == 0 else "")
+    kind_w = 4 if narrow else 8
     if s.kind == "action":
-        t.append(f"{(s.risk or '').upper():8.8} ", style=RISK_STYLE.get(s.risk or "", ""))
+        risk = RISK_SHORT.get(s.risk or "", s.risk or "") if narrow else s.risk or ""
+        t.append(f"{risk.upper():{kind_w}.{kind_w}} ", style=RISK_STYLE.get(s.risk or "", ""))
     else:
-        t.append("output   ", style="dim")
+        t.append(f"{'out' if narrow else 'output':{kind_w}} ", style="dim")
     t.append(f"{safe_line(s.queue, queue_w):{queue_w}.{queue_w}} ", style="blue")
     state = s.status if not s.claimed_by else f"@{s.claimed_by}"
     if s.verdict:
         state = f"{s.verdict}"
     disputed = s.verdict == "disputed"  # k reviewers disagreed: it waits for an adjudicator
-    t.append(f"{safe_line(state, 10):10.10} ", style="bold magenta" if disputed else STATUS_STYLE.get(s.status, ""))
+    state_style = "bold magenta" if disputed else STATUS_STYLE.get(s.status, "")
+    if not narrow:
+        t.append(f"{safe_line(state, 10):10.10} ", style=state_style)
     if s.kind == "action" and s.expires_at and s.status in ("pending", "claimed"):
         t.append(f"{age(s.expires_at, now):>6.6} ", style="bold yellow")
     else:
@@ -71,7 +82,10 @@ def row_text(s: ItemSummary, now: datetime, width: int, marked: bool | None = No
             safe_line(f.reason.split(".")[-1], 24) + (f" {f.score:.2f}" if f.score is not None else "")
             for f in s.flags
         )
-    t.append(f"{why:{why_w}.{why_w}} ", style="magenta")
+    if not (narrow and s.kind == "action"):
+        t.append(f"{why:{why_w}.{why_w}} ", style="magenta")
+    if narrow and state != "pending":
+        t.append(f"{safe_line(state, 20)} ", style=state_style or "bold")
     t.append(safe_line(s.snippet, max(0, width)))
     return t
 

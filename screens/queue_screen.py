@@ -217,26 +217,40 @@ class QueueScreen(AppScreen):
         lst.set_source(WaitingSource(self.rapp, self.filter_values()), len(peek), peek)
 
     def show_counts(self, stats: dict[str, int], shown: int, capped: bool = False) -> None:
+        """The counts line. Below NARROW columns its labels are shorter, and the note in the
+        middle (what the list shows) is cut before the reviewer's name is."""
         self._counts = (stats, shown, capped)
+        narrow = self.narrow
+        sep = " · " if narrow else "  ·  "
         t = Text()
         if marked := len(self.query_one(QueueList).marked):  # first: it must show at 80 columns
             t.append(f" {marked:,} marked ", style="bold reverse yellow")
-        t.append(" reviewer ", style="bold reverse")
-        t.append(f"  pending {stats.get('pending', 0):,}", style="bold")
-        t.append(f"  ·  claimed {stats.get('claimed', 0):,}", style="cyan")
-        t.append(f"  ·  decided today {stats.get('decided_today', 0):,}", style="green")
+        if not narrow:
+            t.append(" reviewer ", style="bold reverse")
+        t.append(f"{' ' if narrow else '  '}pending {stats.get('pending', 0):,}", style="bold")
+        t.append(f"{sep}claimed {stats.get('claimed', 0):,}", style="cyan")
+        t.append(f"{sep}{'today' if narrow else 'decided today'} {stats.get('decided_today', 0):,}", style="green")
         if stats.get("expired"):
-            t.append(f"  ·  expired {stats['expired']:,}", style="red")
+            t.append(f"{sep}expired {stats['expired']:,}", style="red")
+        gap = "  " if narrow else "     "
         if self.similar_to is not None:
             n = max(0, shown - 1)
-            t.append(f"     {safe_line(self.similar_to, 40)} and {n:,} near-duplicate{'s' if n != 1 else ''} "
-                     "(esc: back)", style="bold cyan")
+            note = Text(f"{gap}{safe_line(self.similar_to, 40)} and {n:,} near-duplicate{'s' if n != 1 else ''} "
+                        "(esc: back)", style="bold cyan")
         elif capped:
-            t.append(f"     showing the best {shown:,} of more matches: type more to narrow", style="yellow")
+            note = Text(f"{gap}best {shown:,} shown: type more to narrow" if narrow else
+                        f"{gap}showing the best {shown:,} of more matches: type more to narrow", style="yellow")
         else:
-            t.append(f"     showing {shown:,}", style="dim")
-        t.append(f"   as {safe_line(self.rapp.reviewer, 30)}", style="dim")
-        self.query_one("#counts", Static).update(t)
+            note = Text(f"{gap}showing {shown:,}", style="dim")
+        tail = Text(f"{'  ' if narrow else '   '}as {safe_line(self.rapp.reviewer, 30)}", style="dim")
+        room = self.app.size.width - t.cell_len - tail.cell_len
+        if narrow and note.cell_len > room:
+            note.truncate(max(0, room), overflow="ellipsis")
+        self.query_one("#counts", Static).update(Text.assemble(t, note, tail))
+
+    def resized(self) -> None:
+        if self._counts is not None:
+            self.show_counts(*self._counts)
 
     # -- live refresh -------------------------------------------------------------------
 

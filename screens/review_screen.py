@@ -142,6 +142,7 @@ class ReviewScreen(AppScreen):
         self.ignored = 0  # keys dropped while the next item was on its way, not yet said
         self._keys: tuple[bool, bool] | None = None  # (held, an action): what the footer offers
         self.asking: set[str] = set()  # items the judge is being asked about
+        self.note: str | None = None  # why the shown item is read-only, if it is
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading…", style="dim"), id="item-title")
@@ -301,10 +302,19 @@ class ReviewScreen(AppScreen):
             Text("Nothing left to review here. u: undo the last decision · q: back to the queue"))
 
     def show(self, q: QueueItem, note: str | None) -> None:
-        self.query_one("#item-title", Static).update(panes.title(q, self.rapp.clock(), self.lease is not None, note,
-                                                                 self.progress.text(time.monotonic())))
+        self.note = note
+        self.show_title()
         self.show_context(q)
         self.show_main()
+
+    def show_title(self) -> None:
+        if self.item is not None and not self.offline and not self.done:
+            self.query_one("#item-title", Static).update(panes.title(
+                self.item, self.rapp.clock(), self.lease is not None, self.note,
+                self.progress.text(time.monotonic()), width=self.app.size.width))
+
+    def resized(self) -> None:
+        self.show_title()
 
     def show_context(self, q: QueueItem) -> None:
         self.query_one("#context-text", Static).update(
