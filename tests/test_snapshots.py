@@ -136,3 +136,38 @@ def test_review_screen_with_a_judges_suggestion(snap_compare, tmp_path):
 
     assert snap_compare(app_for(q), terminal_size=SIZE, run_before=ready)
     q.close()
+
+
+SMALL = (80, 24)  # the smallest terminal the layout is designed for
+
+
+def test_queue_screen_80x24(snap_compare, tmp_path):
+    from tuikit import ACTIONS
+
+    q = make_queue(tmp_path, ACTIONS)
+
+    async def ready(pilot):
+        await loaded(pilot)
+        no_blink(pilot.app)
+
+    assert snap_compare(app_for(q), terminal_size=SMALL, run_before=ready)
+    q.close()
+
+
+def test_review_screen_80x24_output(snap_compare, app):
+    async def ready(pilot):
+        await open_item(pilot, "fin-1")
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=ready)
+
+
+def test_review_screen_80x24_action(snap_compare, tmp_path):
+    from tuikit import ACTIONS
+
+    q = make_queue(tmp_path, ACTIONS)
+
+    async def ready(pilot):
+        await open_item(pilot, "sh-1")
+
+    assert snap_compare(app_for(q), terminal_size=SMALL, run_before=ready)
+    q.close()
