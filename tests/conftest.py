@@ -18,6 +18,8 @@ from reviewer.storage import SqlQueue
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 PG_BASE = os.environ.get("REVIEWER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The same database as psycopg's own URL (without SQLAlchemy's driver name).
+PG_DSN = PG_BASE.replace("postgresql+psycopg://", "postgresql://", 1)
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 # The shared samples beside the checkout; the copy shipped in the package when run elsewhere.
 SHARED_DATA = _SHARED if _SHARED.is_dir() else Path(__file__).resolve().parents[1] / "reviewer" / "samples"
@@ -28,7 +30,7 @@ def _pg_available() -> bool:
     try:
         import psycopg
 
-        with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=2):
+        with psycopg.connect(PG_DSN, connect_timeout=2):
             return True
     except Exception:
         return False
@@ -40,8 +42,8 @@ PG_OK = _pg_available()
 def require_pg() -> None:
     if not PG_OK:
         if IN_CI:
-            pytest.fail("PostgreSQL must be reachable on 127.0.0.1:5432 in CI")
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+            pytest.fail("PostgreSQL must be reachable at REVIEWER_TEST_PG in CI")
+        pytest.skip("PostgreSQL is not reachable at REVIEWER_TEST_PG (default: 127.0.0.1:5432, database test)")
 
 
 @pytest.fixture
@@ -56,13 +58,12 @@ def pg_url() -> Iterator[str]:
     import psycopg
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    dsn = "host=127.0.0.1 port=5432 dbname=test user=postgres"
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     try:
         yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
     finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
