@@ -96,7 +96,7 @@ def suggest(c: Ctx, model: str, queue_name: str | None, kind: str | None, flag: 
     correction (C) or its reasons (R), or ignores it.
 
     \b
-      reviewer suggest --model openai/gpt-4o-mini --queue finchat
+      reviewer suggest --model openai/gpt-4o-mini --queue finchat-summaries
       reviewer suggest --model anthropic/claude-3-5-haiku-latest --kind action --limit 50
 
     Items that already have a suggestion from MODEL and the queue's current prompt are

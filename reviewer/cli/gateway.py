@@ -104,7 +104,7 @@ def token() -> None:
 
     \b
     A token's name is the identity of every request made with it.
-      reviewer token create --name alice --role reviewer --queues finchat,payments
+      reviewer token create --name alice --role reviewer --queues finchat-summaries,payments
       reviewer token create --name refund-agent --role agent
       reviewer token list
       reviewer token revoke alice

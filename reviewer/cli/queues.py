@@ -55,7 +55,7 @@ def queue_group() -> None:
     Every reviewer, agent and gateway using the queue gets the same rules; nothing is read
     from a client's reviewer.toml.
       reviewer queue set payments --two-approvers --reasons fraud,wrong_amount,other
-      reviewer queue set finchat --guidelines-file finchat.md --lease 10m
+      reviewer queue set finchat-summaries --guidelines-file finchat.md --lease 10m
       reviewer queue show payments
     """
 
