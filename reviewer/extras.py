@@ -11,7 +11,7 @@ from functools import cache
 
 DIST = "reviewer-tui"
 # module names that are not their distribution's name with - turned into _
-MODULE_OF = {"openai-agents": "agents"}
+MODULE_OF = {"openai-agents": "agents", "python-stdnum": "stdnum"}
 
 
 def install_command(extra: str) -> str:
