@@ -8,7 +8,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
-from .models import ActionItem, OutputItem, parse_item
+from .models import ActionItem, OutputItem, parse_item, utcnow
 from .queue import ReviewQueue
 from .safe_text import safe_line
 
@@ -120,7 +120,11 @@ def ingest(
         if progress:
             progress(read)
 
+    now = utcnow()
     for n, item in parse_lines(counted(), report.invalid):
+        if isinstance(item, ActionItem) and (far := item.deadline_error(now)):
+            report.invalid.append(LineError(n, far))  # as the gateway refuses it
+            continue
         pending.append((n, item))
         if len(pending) >= batch:
             flush()

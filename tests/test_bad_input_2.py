@@ -228,3 +228,23 @@ def test_a_name_with_control_characters_is_a_usage_error_on_the_cli(tmp_path, co
     assert r.exit_code == 2, r.output
     assert "Invalid value for '--" in r.output and "control or bidi characters" in r.output
     assert r.exception is None or isinstance(r.exception, SystemExit)
+
+
+def test_ingest_refuses_a_deadline_beyond_30_days_on_its_line_and_takes_the_rest(tmp_path):
+    """As the gateway does: an action whose expires_at is years away is one error line."""
+    from click.testing import CliRunner
+
+    from reviewer.cli import cli
+    from reviewer.storage import SqlQueue
+
+    far = {"kind": "action", "id": "far-1", "action": {"tool": "t", "arguments": {}},
+           "expires_at": "9999-01-01T00:00:00+00:00"}
+    ok = {"kind": "action", "id": "ok-1", "action": {"tool": "t", "arguments": {}}}
+    path = tmp_path / "items.jsonl"
+    path.write_text(json.dumps(ok) + "\n" + json.dumps(far) + "\n")
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    r = CliRunner().invoke(cli, ["--db", db, "ingest", str(path)])
+    assert r.exit_code == 6 and "line 2" in r.output and "30 days" in r.output, r.output
+    q = SqlQueue.open(db)
+    assert [s.id for s in q.list_items()] == ["ok-1"]
+    q.close()
