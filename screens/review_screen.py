@@ -290,7 +290,7 @@ class ReviewScreen(AppScreen):
     def look_for_new(self) -> None:
         """On "Queue done": claim an item that arrived since (the first of the source)."""
         if self.done and not self.busy and not self.offline and self.is_current and self.rapp.queue is not None:
-            self._load(self._next_request(), partial(self.session.step, None))
+            self._load(self._next_request(), self.session.step_if_pending)
 
     def show_done(self) -> None:
         self.done = True

@@ -71,6 +71,15 @@ class ReviewSession:
             return Shown(None, None, FIRST if backwards else None)
         return Shown(claimed.item, claimed.lease, settings=claimed.settings)
 
+    def step_if_pending(self) -> Shown:
+        """`step` from the start, only when some item is pending at all: an idle "Queue done"
+        polls this, so it reads (one count) rather than taking a write transaction to claim."""
+        from reviewer.models import ItemFilter
+
+        if not self.queue().count(ItemFilter(status=["pending"])):
+            return Shown(None, None, None)
+        return self.step(None)
+
     def decide(self, item: QueueItem, decision: DecisionIn, lease: Lease | None) -> Shown:
         """Record `decision` on `item` and claim the next one: one queue call."""
         q = self.queue()
