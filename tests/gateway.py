@@ -16,13 +16,16 @@ from reviewer.storage import SqlQueue
 
 
 @contextmanager
-def serve(queue: SqlQueue, port: int = 0, **kw: Any) -> Iterator[str]:
-    """Serve `queue` (create_app's options in `kw`) until the block ends; yields the URL."""
+def serve(queue: SqlQueue, port: int = 0, uvicorn_options: dict[str, Any] | None = None,
+          **kw: Any) -> Iterator[str]:
+    """Serve `queue` (create_app's options in `kw`, uvicorn's in `uvicorn_options`) until the
+    block ends; yields the URL."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(queue, **kw), log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(queue, **kw), log_level="warning", lifespan="on",
+                            **(uvicorn_options or {}))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

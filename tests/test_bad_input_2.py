@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
 from reviewer.cli import cli
 from reviewer.models import MAX_IDS, DecisionIn
-from reviewer.server.app import create_app
 from reviewer.server.main import server_options
 from reviewer.storage import SqlQueue
 from reviewer.storage.tokens import Tokens
@@ -111,21 +108,10 @@ def test_every_list_a_request_carries_is_bounded(q):
 @contextmanager
 def _served_as_reviewer_serve(q: SqlQueue, timeout_s: float) -> Iterator[str]:
     """The gateway under uvicorn with the options `reviewer serve` uses, a short request deadline."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
     options = server_options()
-    protocol = type("Quick", (options.pop("http"),), {"timeout_s": timeout_s})
-    server = uvicorn.Server(uvicorn.Config(create_app(q, sweep_s=0), log_level="warning", http=protocol, **options))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    options["http"] = type("Quick", (options["http"],), {"timeout_s": timeout_s})
+    with serve(q, uvicorn_options=options, sweep_s=0) as url:
+        yield url
 
 
 def test_connections_that_send_nothing_or_trickle_are_closed(q):
