@@ -205,9 +205,15 @@ class ReviewerApp(App[None]):
         self.push_screen(QueueScreen(None))
         self.open_queue()
 
-    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_queue(self) -> None:
+        self._open_for(self.reviewer)
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def _open_for(self, reviewer: str) -> None:
         self.post_message(self.QueueReady(self._open_queue()))
+        from reviewer.rules import name_key
+
+        name_key(reviewer)  # loads the confusables data (~90 ms) here, not in the first decision
 
     def wait_queue(self, timeout: float = 60.0) -> ReviewQueue:
         """The queue, from a worker thread: waits while it is still being opened."""
@@ -269,9 +275,10 @@ class ReviewerApp(App[None]):
     @work(thread=True, exclusive=True, group="urgent", exit_on_error=False)
     def _urgent(self, queue: ReviewQueue) -> None:
         from reviewer.models import ItemFilter
+        from reviewer.vocab import HIGH_RISKS
 
         rows = queue.list_items(ItemFilter(kind="action", status=["pending"]), limit=50, order="triage")
-        self.post_message(self.Urgent([r for r in rows if r.risk in ("high", "critical")]))
+        self.post_message(self.Urgent([r for r in rows if r.risk in HIGH_RISKS]))
 
     def on_reviewer_app_urgent(self, msg: Urgent) -> None:
         new = [r for r in msg.rows if r.id not in self._seen_urgent]
